@@ -1,0 +1,48 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "etrust",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "etrust", targets: ["etrust"]),
+        .library(name: "ETrustCA", targets: ["ETrustCA"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // The one C boundary: OpenSSL 3 (libssl-dev) and a shim for the macros Swift cannot call.
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        // Embedded SQLite (libsqlite3-dev): the default store.
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "ETrustCore", dependencies: [
+            "COpenSSL",
+            .product(name: "SwiftASN1", package: "swift-asn1"),
+        ]),
+        .target(name: "ETrustPolicy", dependencies: [
+            "ETrustCore",
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        .target(name: "ETrustStore", dependencies: ["ETrustCore", "CSQLite"]),
+        .target(name: "ETrustCA", dependencies: ["ETrustCore", "ETrustPolicy", "ETrustStore"]),
+        .executableTarget(name: "etrust", dependencies: [
+            "ETrustCA",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .target(name: "ETrustTestSupport", dependencies: ["ETrustCA"], path: "Tests/ETrustTestSupport"),
+        .testTarget(name: "ETrustCoreTests", dependencies: ["ETrustCore", "ETrustTestSupport", "COpenSSL"]),
+        .testTarget(name: "ETrustPolicyTests", dependencies: ["ETrustPolicy", "ETrustTestSupport"]),
+        .testTarget(name: "ETrustCATests", dependencies: ["ETrustCA", "ETrustTestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["ETrustTestSupport"]),
+    ]
+)
+
+// One place for the settings every target shares.
+for target in package.targets where target.type != .system {
+    var settings = target.swiftSettings ?? []
+    settings.append(.swiftLanguageMode(.v6))
+    target.swiftSettings = settings
+}

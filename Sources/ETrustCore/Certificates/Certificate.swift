@@ -1,0 +1,202 @@
+import Foundation
+import SwiftASN1
+internal import COpenSSL
+
+/// An X.509 certificate as DER bytes with its fields decoded (swift-asn1). OpenSSL objects are made
+/// from the DER only where OpenSSL's logic is needed (printing, path validation).
+public struct Certificate: Sendable, Hashable {
+    public let der: [UInt8]
+    public let tbsDER: ArraySlice<UInt8>
+    public let version: Int
+    public let serial: [UInt8]
+    public let issuer: DistinguishedName
+    public let subject: DistinguishedName
+    public let notBefore: Date
+    public let notAfter: Date
+    public let subjectPublicKeyInfo: [UInt8]
+    public let extensions: [Extension]
+    public let signatureAlgorithm: SignatureAlgorithm
+    public let signature: [UInt8]
+
+    public static func == (a: Certificate, b: Certificate) -> Bool { a.der == b.der }
+    public func hash(into h: inout Hasher) { h.combine(der) }
+
+    public init(der: [UInt8], what: String = "certificate") throws {
+        do {
+            let root = try DER.parse(der)
+            guard root.encodedBytes.count == der.count else { throw ETrustError.badInput("\(what): trailing data") }
+            var parsed: (ArraySlice<UInt8>, Int, [UInt8], [UInt8], [UInt8], Date, Date, [UInt8], [Extension], ASN1ObjectIdentifier, [UInt8])!
+            try DER.sequence(root, identifier: .sequence) { nodes in
+                guard let tbs = nodes.next() else { throw ETrustError.badInput("\(what): empty") }
+                var fields: (Int, [UInt8], [UInt8], [UInt8], Date, Date, [UInt8], [Extension])!
+                try DER.sequence(tbs, identifier: .sequence) { t in
+                    let version = try DER.optionalExplicitlyTagged(&t, tagNumber: 0, tagClass: .contextSpecific) { try Int(derEncoded: $0) } ?? 0
+                    let serial = try ArraySlice<UInt8>(derEncoded: &t)
+                    _ = t.next()  // signature AlgorithmIdentifier (must equal the outer one; checked below)
+                    guard let issuer = t.next(), let validity = t.next(), let subject = t.next(), let spki = t.next() else {
+                        throw ETrustError.badInput("\(what): truncated TBSCertificate")
+                    }
+                    let (nb, na): (Date, Date) = try DER.sequence(validity, identifier: .sequence) { v in
+                        (try Certificate.parseTime(v.next()), try Certificate.parseTime(v.next()))
+                    }
+                    var exts: [Extension] = []
+                    while let n = t.next() {
+                        if n.identifier == ASN1Identifier(tagWithNumber: 3, tagClass: .contextSpecific),
+                           case .constructed(let inner) = n.content, let seq = inner.first(where: { _ in true }) {
+                            exts = try Certificate.parseExtensions(seq)
+                        }
+                    }
+                    fields = (version, Array(serial), Array(issuer.encodedBytes), Array(subject.encodedBytes), nb, na, Array(spki.encodedBytes), exts)
+                }
+                let alg: ASN1ObjectIdentifier = try DER.sequence(nodes.next() ?? tbs, identifier: .sequence) { a in
+                    let oid = try ASN1ObjectIdentifier(derEncoded: &a); _ = a.next(); return oid
+                }
+                let sig = try ASN1BitString(derEncoded: &nodes)
+                parsed = (tbs.encodedBytes, fields.0, fields.1, fields.2, fields.3, fields.4, fields.5, fields.6, fields.7, alg, Array(sig.bytes))
+            }
+            self.der = der
+            self.tbsDER = parsed.0
+            self.version = parsed.1 + 1
+            self.serial = parsed.2
+            self.issuer = try DistinguishedName(der: parsed.3)
+            self.subject = try DistinguishedName(der: parsed.4)
+            self.notBefore = parsed.5
+            self.notAfter = parsed.6
+            self.subjectPublicKeyInfo = parsed.7
+            self.extensions = parsed.8
+            self.signatureAlgorithm = try SignatureAlgorithm(oid: parsed.9)
+            self.signature = parsed.10
+        } catch let e as ETrustError {
+            throw e
+        } catch {
+            throw ETrustError.badInput("\(what): not a valid X.509 certificate (\(error))")
+        }
+    }
+
+    /// The first certificate of a PEM or DER input.
+    public init(bytes: [UInt8], what: String = "certificate") throws {
+        let blocks = try InputFile.derBlocks(bytes, labels: ["CERTIFICATE", "TRUSTED CERTIFICATE"], what: what)
+        try self.init(der: blocks[0], what: what)
+    }
+
+    /// Every certificate of a PEM bundle (or the one DER certificate).
+    public static func all(bytes: [UInt8], what: String = "certificate") throws -> [Certificate] {
+        try InputFile.derBlocks(bytes, labels: ["CERTIFICATE"], what: what).map { try Certificate(der: $0, what: what) }
+    }
+
+    static func parseTime(_ node: ASN1Node?) throws -> Date {
+        guard let node else { throw ETrustError.badInput("missing time") }
+        var c = DateComponents()
+        c.timeZone = TimeZone(identifier: "UTC")
+        if node.identifier == .utcTime {
+            let t = try UTCTime(derEncoded: node)
+            (c.year, c.month, c.day, c.hour, c.minute, c.second) = (t.year, t.month, t.day, t.hours, t.minutes, t.seconds)
+        } else {
+            let t = try GeneralizedTime(derEncoded: node)
+            (c.year, c.month, c.day, c.hour, c.minute, c.second) = (t.year, t.month, t.day, t.hours, t.minutes, t.seconds)
+        }
+        var cal = Calendar(identifier: .gregorian)
+        cal.timeZone = TimeZone(identifier: "UTC")!
+        guard let d = cal.date(from: c) else { throw ETrustError.badInput("invalid time") }
+        return d
+    }
+
+    static func parseExtensions(_ node: ASN1Node) throws -> [Extension] {
+        guard node.identifier == .sequence, case .constructed(let children) = node.content else {
+            throw ETrustError.badInput("malformed Extensions")
+        }
+        var result: [Extension] = []
+        for ext in children {
+            result.append(try DER.sequence(ext, identifier: .sequence) { e in
+                let oid = try ASN1ObjectIdentifier(derEncoded: &e)
+                var critical = false
+                var next = e.next()
+                if let n = next, n.identifier == .boolean {
+                    critical = try Bool(derEncoded: n)
+                    next = e.next()
+                }
+                guard let n = next else { throw ETrustError.badInput("extension \(oid) has no value") }
+                let value = try ASN1OctetString(derEncoded: n)
+                return Extension(oid: oid.description, critical: critical, value: Array(value.bytes))
+            })
+        }
+        return result
+    }
+
+    // MARK: Convenience
+
+    public var serialHex: String { Hex.encode(serial.drop(while: { $0 == 0 }).isEmpty ? [0] : Array(serial.drop(while: { $0 == 0 }))) }
+    public var pem: String { PEM.encode(der, label: "CERTIFICATE") }
+    public var sha256Fingerprint: [UInt8] { Digest.sha256(der) }
+
+    public func `extension`(_ oid: String) -> Extension? { extensions.first { $0.oid == oid } }
+
+    public var subjectAltNames: [GeneralName] {
+        guard let e = `extension`(ExtensionOID.subjectAltName) else { return [] }
+        return (try? GeneralName.parseSequence(ArraySlice(e.value))) ?? []
+    }
+
+    /// (isCA, pathLength) from basicConstraints.
+    public var basicConstraints: (ca: Bool, pathLength: Int?)? {
+        guard let e = `extension`(ExtensionOID.basicConstraints), let node = try? DER.parse(e.value) else { return nil }
+        return try? DER.sequence(node, identifier: .sequence) { n in
+            var ca = false
+            var path: Int? = nil
+            var next = n.next()
+            if let b = next, b.identifier == .boolean { ca = try Bool(derEncoded: b); next = n.next() }
+            if let p = next { path = try Int(derEncoded: p) }
+            return (ca, path)
+        }
+    }
+
+    public var keyUsage: Set<KeyUsageBit>? {
+        guard let e = `extension`(ExtensionOID.keyUsage), let node = try? DER.parse(e.value),
+              let bits = try? ASN1BitString(derEncoded: node) else { return nil }
+        var set = Set<KeyUsageBit>()
+        for (i, byte) in bits.bytes.enumerated() {
+            for b in 0..<8 where byte & (0x80 >> UInt8(b)) != 0 {
+                if let k = KeyUsageBit(rawValue: i * 8 + b) { set.insert(k) }
+            }
+        }
+        return set
+    }
+
+    public var subjectKeyIdentifier: [UInt8]? {
+        guard let e = `extension`(ExtensionOID.subjectKeyIdentifier), let node = try? DER.parse(e.value),
+              let o = try? ASN1OctetString(derEncoded: node) else { return nil }
+        return Array(o.bytes)
+    }
+
+    public var publicKey: PublicKey { get throws { try PublicKey(subjectPublicKeyInfo: subjectPublicKeyInfo) } }
+
+    public var isSelfIssued: Bool { issuer.der == subject.der }
+
+    /// Checks this certificate's signature with the issuer's key.
+    public func isSigned(by issuer: PublicKey) throws -> Bool {
+        try issuer.verify(signature: signature, data: tbsDER, algorithm: signatureAlgorithm)
+    }
+
+    /// `openssl x509 -text`, through OpenSSL's printer.
+    public var text: String {
+        get throws {
+            clearOpenSSLErrors()
+            let x = try withX509 { $0 }
+            defer { X509_free(x) }
+            guard let bio = BIO_new(BIO_s_mem()) else { throw ETrustError.openSSL("BIO_new") }
+            defer { BIO_free(bio) }
+            try check(X509_print_ex(bio, x, etrust_XN_FLAG_RFC2253_UTF8(), 0), "X509_print_ex")
+            var p: UnsafeMutablePointer<CChar>? = nil
+            let n = etrust_BIO_get_mem_data(bio, &p)
+            return String(decoding: UnsafeRawBufferPointer(start: p, count: Int(n)), as: UTF8.self)
+        }
+    }
+
+    /// A new X509 object the caller owns (returned from `body`, or freed by the caller).
+    func withX509<R>(_ body: (OpaquePointer) throws -> R) throws -> R {
+        let x: OpaquePointer? = der.withUnsafeBufferPointer { buf in
+            var p = buf.baseAddress
+            return d2i_X509(nil, &p, buf.count)
+        }
+        return try body(try check(x, "d2i_X509", category: .badInput))
+    }
+}

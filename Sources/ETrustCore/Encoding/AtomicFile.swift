@@ -1,0 +1,48 @@
+import Foundation
+
+/// Publication and key files are written whole or not at all: temp file, fsync, rename, fsync dir.
+public enum AtomicFile {
+    public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws {
+        let url = URL(fileURLWithPath: path)
+        let dir = url.deletingLastPathComponent().path
+        let tmp = dir + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else {
+            throw ETrustError.environment("\(path): cannot create file: \(String(cString: strerror(errno)))")
+        }
+        var ok = false
+        defer {
+            if !ok { unlink(tmp) }
+        }
+        var written = 0
+        try bytes.withUnsafeBytes { raw in
+            while written < raw.count {
+                let n = Foundation.write(fd, raw.baseAddress! + written, raw.count - written)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    let e = String(cString: strerror(errno))
+                    close(fd)
+                    throw ETrustError.environment("\(path): write failed: \(e)")
+                }
+                written += n
+            }
+        }
+        fchmod(fd, mode)
+        guard fsync(fd) == 0 else {
+            let e = String(cString: strerror(errno))
+            close(fd)
+            throw ETrustError.environment("\(path): fsync failed: \(e)")
+        }
+        close(fd)
+        guard rename(tmp, path) == 0 else {
+            throw ETrustError.environment("\(path): rename failed: \(String(cString: strerror(errno)))")
+        }
+        ok = true
+        let dfd = open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY)
+        if dfd >= 0 { fsync(dfd); close(dfd) }
+    }
+
+    public static func write(_ text: String, to path: String, mode: mode_t = 0o644) throws {
+        try write(Array(text.utf8), to: path, mode: mode)
+    }
+}

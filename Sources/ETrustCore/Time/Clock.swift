@@ -1,0 +1,80 @@
+import Foundation
+
+/// Time is injected, never read ad hoc, so that tests run with fixed clocks.
+public protocol ETrustClock: Sendable {
+    func now() -> Date
+}
+
+public struct SystemClock: ETrustClock {
+    public init() {}
+    public func now() -> Date { Date() }
+}
+
+public struct FixedClock: ETrustClock {
+    public let date: Date
+    public init(_ date: Date) { self.date = date }
+    public func now() -> Date { date }
+}
+
+/// `90d`, `12h`, `30m`, `5y`, `6w`, `45s`. A year is 365 days, as CA validity rules count.
+public struct ValidityDuration: Sendable, Hashable, Codable, CustomStringConvertible {
+    public let seconds: Int64
+    public let text: String
+
+    public init(seconds: Int64) {
+        self.seconds = seconds
+        if seconds % 86_400 == 0 { text = "\(seconds / 86_400)d" } else { text = "\(seconds)s" }
+    }
+
+    public init(parsing text: String) throws {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        guard let unit = t.last, let value = Int64(t.dropLast()), value > 0 else {
+            throw ETrustError.badInput("invalid duration '\(text)' (use e.g. 90d, 12h, 5y)", code: .invalidArgument)
+        }
+        let factor: Int64
+        switch unit {
+        case "s": factor = 1
+        case "m": factor = 60
+        case "h": factor = 3_600
+        case "d": factor = 86_400
+        case "w": factor = 7 * 86_400
+        case "y": factor = 365 * 86_400
+        default:
+            throw ETrustError.badInput("invalid duration '\(text)' (unit must be s, m, h, d, w or y)", code: .invalidArgument)
+        }
+        let (product, overflow) = value.multipliedReportingOverflow(by: factor)
+        guard !overflow, product < 200 * 365 * 86_400 else {
+            throw ETrustError.badInput("duration '\(text)' is too long", code: .invalidArgument)
+        }
+        self.seconds = product
+        self.text = t
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        try self.init(parsing: try c.decode(String.self))
+    }
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(text)
+    }
+    public var description: String { text }
+    public var days: Double { Double(seconds) / 86_400 }
+}
+
+public enum RFC3339 {
+    public static func parse(_ text: String) throws -> Date {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime]
+        if let d = f.date(from: text) { return d }
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let d = f.date(from: text) { return d }
+        throw ETrustError.badInput("invalid time '\(text)' (use RFC 3339, e.g. 2026-01-31T12:00:00Z)", code: .invalidArgument)
+    }
+
+    public static func format(_ date: Date) -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime]
+        return f.string(from: date)
+    }
+}
