@@ -1,0 +1,167 @@
+import ETrustCore
+import Foundation
+
+/// What the requester asked for, as the profile judges it.
+public struct RequestFacts: Sendable {
+    public var subject: DistinguishedName
+    public var subjectAltNames: [GeneralName]
+    public var publicKey: PublicKeyKind
+    public var requestedExtensions: [Extension]
+    public var requestedValidity: ValidityDuration?
+    public var issuedAt: Date
+
+    public init(subject: DistinguishedName, subjectAltNames: [GeneralName], publicKey: PublicKeyKind,
+                requestedExtensions: [Extension], requestedValidity: ValidityDuration?, issuedAt: Date) {
+        self.subject = subject
+        self.subjectAltNames = subjectAltNames
+        self.publicKey = publicKey
+        self.requestedExtensions = requestedExtensions
+        self.requestedValidity = requestedValidity
+        self.issuedAt = issuedAt
+    }
+}
+
+extension Profile {
+    /// Judges a request. The first rule that fails is returned, named as `section.key`.
+    public func evaluate(_ r: RequestFacts) -> Decision {
+        if let refusal = checkKey(r.publicKey) ?? checkRequestedExtensions(r) ?? checkSubject(r.subject)
+            ?? checkSAN(r.subjectAltNames, subjectEmpty: r.subject.isEmpty) ?? checkValidity(r) {
+            return refusal
+        }
+        return .accepted
+    }
+
+    private func checkKey(_ key: PublicKeyKind) -> Decision? {
+        let allowed = keyRules.contains { rule in
+            guard rule.family == key.family else { return false }
+            switch key {
+            case .ec(let curve, _): return rule.curves.contains(curve)
+            case .rsa(let bits): return bits >= rule.minBits && bits <= rule.maxBits
+            case .ed25519: return true
+            default: return false
+            }
+        }
+        guard allowed else {
+            let list = keyRules.map { r in
+                r.family == "ec" ? "EC \(r.curves.joined(separator: "/"))" : r.family == "rsa" ? "RSA \(r.minBits)-\(r.maxBits)" : r.family
+            }.joined(separator: ", ")
+            return .refused(rule: "keys", reason: "\(key) is not allowed (allowed: \(list))")
+        }
+        return nil
+    }
+
+    private func checkRequestedExtensions(_ r: RequestFacts) -> Decision? {
+        for e in r.requestedExtensions where !copyRequestedExtensions.contains(e.oid) {
+            if e.oid == ExtensionOID.basicConstraints {
+                let asksCA = e.value.count > 2 && e.value[2] == 0x01 && e.value.count > 4 && e.value[4] != 0
+                if asksCA {
+                    return .refused(rule: "copyFromRequest", reason: "the request asks for basicConstraints CA=true; the CA decides basicConstraints")
+                }
+                // An end-entity's request for CA=false agrees with what the CA sets anyway.
+                if !isCA { continue }
+            }
+            // Extensions the CA sets itself and a request may repeat harmlessly are still refused:
+            // a request must not silently lose what it asked for.
+            return .refused(rule: "copyFromRequest", reason: "the request asks for \(e.name)\(e.critical ? " (critical)" : ""), which this profile does not take from requests")
+        }
+        return nil
+    }
+
+    private func checkSubject(_ subject: DistinguishedName) -> Decision? {
+        if subject.isEmpty {
+            if subjectMayBeEmpty || kind == .endEntity && sanPresence == .required {
+                // RFC 5280 4.2.1.6: an empty subject needs a critical SAN; the CA marks it so.
+            } else {
+                return .refused(rule: "subject", reason: "the subject is empty")
+            }
+        }
+        var counts: [String: Int] = [:]
+        for a in subject.attributes {
+            guard let rule = subjectRules.first(where: { $0.oid == a.oid }) else {
+                return .refused(rule: "subject.attributes", reason: "attribute \(a.name) is not allowed by this profile")
+            }
+            counts[a.oid, default: 0] += 1
+            if rule.presence == .forbidden {
+                return .refused(rule: "subject.attributes.\(rule.name)", reason: "attribute \(rule.name) is forbidden")
+            }
+            if !rule.allowed.isEmpty && !rule.allowed.contains(a.value) {
+                return .refused(rule: "subject.attributes.\(rule.name).allowed", reason: "\(rule.name)=\(a.value) is not one of \(rule.allowed.joined(separator: ", "))")
+            }
+            if let p = rule.pattern, !Profile.matches(p, a.value) {
+                return .refused(rule: "subject.attributes.\(rule.name).pattern", reason: "\(rule.name)=\(a.value) does not match \(p.pattern)")
+            }
+        }
+        for rule in subjectRules {
+            let n = counts[rule.oid] ?? 0
+            if rule.presence == .required && n == 0 && !subject.isEmpty {
+                return .refused(rule: "subject.attributes.\(rule.name)", reason: "attribute \(rule.name) is required")
+            }
+            if n > rule.maxCount {
+                return .refused(rule: "subject.attributes.\(rule.name).maxCount", reason: "attribute \(rule.name) appears \(n) times (max \(rule.maxCount))")
+            }
+        }
+        return nil
+    }
+
+    private func checkSAN(_ names: [GeneralName], subjectEmpty: Bool) -> Decision? {
+        if names.isEmpty {
+            if sanPresence == .required { return .refused(rule: "san.presence", reason: "a subjectAltName is required") }
+            return nil
+        }
+        if sanPresence == .forbidden { return .refused(rule: "san.presence", reason: "subjectAltName is not allowed by this profile") }
+        if names.count > sanMaxCount { return .refused(rule: "san.maxCount", reason: "\(names.count) names exceed the maximum of \(sanMaxCount)") }
+        var seen = Set<GeneralName>()
+        for n in names {
+            guard seen.insert(n).inserted else { return .refused(rule: "san", reason: "\(n) appears twice") }
+            guard let rule = sanTypes.first(where: { $0.type == n.typeName }) else {
+                return .refused(rule: "san.types", reason: "SAN type \(n.typeName) is not allowed (allowed: \(sanTypes.map(\.type).joined(separator: ", ")))")
+            }
+            if case .dns(let host) = n, let problem = Profile.dnsNameProblem(host) {
+                return .refused(rule: "san.types.dns", reason: "\(host): \(problem)")
+            }
+            if case .email(let addr) = n, addr.split(separator: "@").count != 2 {
+                return .refused(rule: "san.types.email", reason: "\(addr) is not an e-mail address")
+            }
+            if let p = rule.pattern, !Profile.matches(p, n.value) {
+                return .refused(rule: "san.types.\(rule.type).pattern", reason: "\(n) does not match \(p.pattern)")
+            }
+        }
+        return nil
+    }
+
+    private func checkValidity(_ r: RequestFacts) -> Decision? {
+        let limit = maximumValidity(at: r.issuedAt)
+        let asked = r.requestedValidity ?? (defaultValidity.seconds <= limit.seconds ? defaultValidity : limit)
+        if asked.seconds > limit.seconds {
+            return .refused(rule: "validity.max", reason: "validity \(asked) exceeds the maximum of \(limit) for certificates issued on this date")
+        }
+        return nil
+    }
+
+    /// The validity used when the request states none: the default, capped by the schedule.
+    public func validity(requested: ValidityDuration?, at date: Date) -> ValidityDuration {
+        let limit = maximumValidity(at: date)
+        return requested ?? (defaultValidity.seconds <= limit.seconds ? defaultValidity : limit)
+    }
+
+    static func matches(_ re: NSRegularExpression, _ s: String) -> Bool {
+        let range = NSRange(s.startIndex..., in: s)
+        guard let m = re.firstMatch(in: s, range: range) else { return false }
+        return m.range == range
+    }
+
+    /// RFC 5280 4.2.1.6 / RFC 1034 preferred syntax (LDH labels, A-labels), with a leading
+    /// wildcard label allowed.
+    static func dnsNameProblem(_ host: String) -> String? {
+        guard !host.isEmpty, host.count <= 253 else { return "invalid length" }
+        var labels = host.split(separator: ".", omittingEmptySubsequences: false)
+        if labels.first == "*" { labels.removeFirst() }
+        guard labels.count >= 2 else { return "needs at least two labels" }
+        for l in labels {
+            guard !l.isEmpty, l.count <= 63 else { return "empty or over-long label" }
+            guard l.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) else { return "label '\(l)' has characters outside LDH" }
+            guard l.first != "-", l.last != "-" else { return "label '\(l)' starts or ends with '-'" }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,104 @@
+import ETrustCore
+import Foundation
+
+/// An issuance profile: what the CA decides, and what it allows a requester to ask for.
+/// Immutable once loaded; loaded only through `ProfileLoader` (strict YAML).
+public struct Profile: Sendable {
+    public enum Kind: String, Sendable { case rootCA = "root-ca", subCA = "sub-ca", endEntity = "end-entity" }
+    public enum Presence: String, Sendable { case required, optional, forbidden }
+    public enum AssuranceLevel: String, Sendable, Comparable, CaseIterable {
+        case low, substantial, high
+        public static func < (a: Self, b: Self) -> Bool { allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)! }
+    }
+
+    public struct KeyRule: Sendable {
+        public var family: String            // ec, rsa, ed25519
+        public var curves: [String]          // for ec: P-256, P-384, P-521
+        public var minBits: Int
+        public var maxBits: Int
+    }
+
+    public struct AttributeRule: Sendable {
+        public var name: String
+        public var oid: String
+        public var presence: Presence
+        public var pattern: NSRegularExpression?
+        public var allowed: [String]
+        public var maxCount: Int
+    }
+
+    public struct SANTypeRule: Sendable {
+        public var type: String
+        public var pattern: NSRegularExpression?
+    }
+
+    public struct ValidityStep: Sendable {
+        public var from: Date
+        public var max: ValidityDuration
+    }
+
+    public struct Policy: Sendable {
+        public var info: PolicyInformation
+        public var level: AssuranceLevel?
+    }
+
+    public struct CRLSettings: Sendable {
+        public var period: ValidityDuration
+        public var overlap: ValidityDuration
+        public var shards: Int
+        public var deltaPeriod: ValidityDuration?
+    }
+
+    public var name: String
+    public var description: String
+    public var file: String
+    public var sha256: [UInt8]
+    public var kind: Kind
+
+    // What the requester may ask for.
+    public var keyRules: [KeyRule]
+    public var defaultValidity: ValidityDuration
+    public var maxValidity: ValidityDuration
+    public var validitySchedule: [ValidityStep]
+    public var maxBackdate: ValidityDuration
+    public var subjectRules: [AttributeRule]
+    public var subjectMayBeEmpty: Bool
+    public var sanPresence: Presence
+    public var sanTypes: [SANTypeRule]
+    public var sanMaxCount: Int
+    public var copyRequestedExtensions: Set<String>
+
+    // What the CA decides.
+    public var keyUsage: Set<KeyUsageBit>
+    public var extendedKeyUsage: [String]
+    public var extendedKeyUsageCritical: Bool
+    public var pathLength: Int?
+    public var policies: [Policy]
+    public var crlDistributionPoints: [String]
+    public var ocspURLs: [String]
+    public var caIssuersURLs: [String]
+    public var permittedSubtrees: [GeneralSubtree]
+    public var excludedSubtrees: [GeneralSubtree]
+    public var requireExplicitPolicy: Int?
+    public var inhibitPolicyMapping: Int?
+    public var inhibitAnyPolicy: Int?
+    public var qcStatements: QualifiedStatements?
+    public var ocspNoCheck: Bool
+    public var crl: CRLSettings?
+
+    public var isCA: Bool { kind != .endEntity }
+
+    /// The most a certificate issued at `date` may last: the tighter of `max` and the schedule.
+    public func maximumValidity(at date: Date) -> ValidityDuration {
+        var limit = maxValidity
+        for step in validitySchedule where step.from <= date && step.max.seconds < limit.seconds { limit = step.max }
+        return limit
+    }
+}
+
+/// A rule's verdict. A refusal is a value that names the profile and the rule, so that the CLI, the
+/// audit log and the tests see the same words.
+public enum Decision: Sendable, Equatable {
+    case accepted
+    case refused(rule: String, reason: String)
+}

@@ -1,0 +1,128 @@
+import ETrustCore
+import Foundation
+
+public struct CARecord: Sendable {
+    public var name: String
+    public var certificate: Certificate
+    public var keyReference: String      // "file:keys/NAME.key.pem" or a pkcs11: URI
+    public var parent: String?
+    public var profile: String
+    public var createdAt: Date
+
+    public init(name: String, certificate: Certificate, keyReference: String, parent: String?, profile: String, createdAt: Date) {
+        self.name = name; self.certificate = certificate; self.keyReference = keyReference
+        self.parent = parent; self.profile = profile; self.createdAt = createdAt
+    }
+}
+
+public enum CertificateStatus: String, Sendable, CaseIterable {
+    case valid, revoked, expired
+}
+
+public struct CertificateRecord: Sendable {
+    public var ca: String
+    public var serialHex: String
+    public var subject: String
+    public var subjectAltNames: [String]
+    public var profile: String
+    public var notBefore: Date
+    public var notAfter: Date
+    public var status: CertificateStatus
+    public var shard: Int
+    public var der: [UInt8]
+    public var requester: String
+    public var issuedAt: Date
+    public var revokedAt: Date?
+    public var revocationReason: Int?
+
+    public init(ca: String, serialHex: String, subject: String, subjectAltNames: [String], profile: String, notBefore: Date,
+                notAfter: Date, status: CertificateStatus = .valid, shard: Int = 0, der: [UInt8], requester: String, issuedAt: Date,
+                revokedAt: Date? = nil, revocationReason: Int? = nil) {
+        self.ca = ca; self.serialHex = serialHex; self.subject = subject; self.subjectAltNames = subjectAltNames
+        self.profile = profile; self.notBefore = notBefore; self.notAfter = notAfter; self.status = status
+        self.shard = shard; self.der = der; self.requester = requester; self.issuedAt = issuedAt
+        self.revokedAt = revokedAt; self.revocationReason = revocationReason
+    }
+
+    /// Status as of `date`: a valid certificate past notAfter is expired.
+    public func status(at date: Date) -> CertificateStatus {
+        status == .valid && notAfter < date ? .expired : status
+    }
+}
+
+/// One entry of the append-only event log (the Merkle log of issue 3 is built over these).
+public struct AuditEvent: Sendable {
+    public var type: String          // ca, issue, refuse, revoke, crl, policy, key
+    public var time: Date
+    public var ca: String?
+    public var serialHex: String?
+    public var profile: String?
+    /// Canonical JSON (sorted keys, no floats).
+    public var payload: String
+
+    public init(type: String, time: Date, ca: String?, serialHex: String?, profile: String?, fields: [String: String]) {
+        self.type = type; self.time = time; self.ca = ca; self.serialHex = serialHex; self.profile = profile
+        var all = fields
+        all["type"] = type
+        all["time"] = RFC3339.format(time)
+        if let ca { all["ca"] = ca }
+        if let serialHex { all["serial"] = serialHex }
+        if let profile { all["profile"] = profile }
+        self.payload = CanonicalJSON.object(all)
+    }
+}
+
+public enum CanonicalJSON {
+    public static func object(_ fields: [String: String]) -> String {
+        "{" + fields.keys.sorted().map { "\(string($0)):\(string(fields[$0]!))" }.joined(separator: ",") + "}"
+    }
+
+    public static func string(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
+            }
+        }
+        return out + "\""
+    }
+}
+
+public struct CertificateFilter: Sendable {
+    public var ca: String?
+    public var status: CertificateStatus?
+    public var profile: String?
+    public var subjectContains: String?
+    public var since: Date?
+    public var until: Date?
+    public var limit: Int?
+    public init(ca: String? = nil, status: CertificateStatus? = nil, profile: String? = nil, subjectContains: String? = nil,
+                since: Date? = nil, until: Date? = nil, limit: Int? = nil) {
+        self.ca = ca; self.status = status; self.profile = profile; self.subjectContains = subjectContains
+        self.since = since; self.until = until; self.limit = limit
+    }
+}
+
+/// Reads of the certificate database.
+public protocol CertificateReader {
+    func ca(named: String) throws -> CARecord?
+    func cas() throws -> [CARecord]
+    func certificates(serialHex: String) throws -> [CertificateRecord]
+    func certificates(matching: CertificateFilter, at: Date) throws -> [CertificateRecord]
+    func events() throws -> [AuditEvent]
+}
+
+/// Writes: each call is one durable transaction; records and their audit events commit together.
+public protocol CertificateWriter {
+    func insert(ca: CARecord, events: [AuditEvent]) throws
+    func insert(certificates: [CertificateRecord], events: [AuditEvent]) throws
+    func append(events: [AuditEvent]) throws
+}
+
+public typealias CertificateStore = CertificateReader & CertificateWriter

@@ -1,0 +1,198 @@
+import ETrustCore
+import Foundation
+
+/// The embedded default store: one SQLite file in the CA home (`etrust.db`).
+public final class SQLiteStore: CertificateStore {
+    let db: SQLiteConnection
+
+    /// Versioned migrations, applied in order, each in its own transaction.
+    static let migrations: [String] = [
+        """
+        CREATE TABLE cas (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            subject TEXT NOT NULL,
+            certificate BLOB NOT NULL,
+            key_ref TEXT NOT NULL,
+            parent TEXT REFERENCES cas(name),
+            profile TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        );
+        CREATE TABLE certificates (
+            id INTEGER PRIMARY KEY,
+            ca_id INTEGER NOT NULL REFERENCES cas(id),
+            serial TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            sans TEXT NOT NULL,
+            profile TEXT NOT NULL,
+            not_before INTEGER NOT NULL,
+            not_after INTEGER NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('valid', 'revoked')),
+            shard INTEGER NOT NULL DEFAULT 0,
+            der BLOB NOT NULL,
+            requester TEXT NOT NULL,
+            issued_at INTEGER NOT NULL,
+            revoked_at INTEGER,
+            revocation_reason INTEGER,
+            UNIQUE (ca_id, serial)
+        );
+        CREATE INDEX certificates_serial ON certificates(serial);
+        CREATE INDEX certificates_status_shard ON certificates(ca_id, status, shard);
+        CREATE INDEX certificates_not_after ON certificates(not_after);
+        CREATE INDEX certificates_issued_at ON certificates(issued_at);
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            time INTEGER NOT NULL,
+            type TEXT NOT NULL,
+            ca TEXT,
+            serial TEXT,
+            profile TEXT,
+            payload TEXT NOT NULL
+        );
+        CREATE INDEX events_serial ON events(serial);
+        """,
+    ]
+
+    public init(path: String) throws {
+        db = try SQLiteConnection(path: path)
+        try migrate()
+    }
+
+    private func migrate() throws {
+        try db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")
+        let applied = try db.prepare("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations").query().first?.int("v") ?? 0
+        for (i, sql) in SQLiteStore.migrations.enumerated() where Int64(i + 1) > applied {
+            try db.transaction {
+                try db.exec(sql)
+                try db.prepare("INSERT INTO schema_migrations(version, applied_at) VALUES (?, ?)")
+                    .run([.int(Int64(i + 1)), .int(Int64(Date().timeIntervalSince1970))])
+            }
+        }
+    }
+
+    // MARK: Writes
+
+    public func insert(ca: CARecord, events: [AuditEvent]) throws {
+        try db.transaction {
+            do {
+                try db.prepare("INSERT INTO cas(name, subject, certificate, key_ref, parent, profile, created_at) VALUES (?,?,?,?,?,?,?)").run([
+                    .text(ca.name), .text(ca.certificate.subject.description), .blob(ca.certificate.der), .text(ca.keyReference),
+                    ca.parent.map { .text($0) } ?? .null, .text(ca.profile), .int(Int64(ca.createdAt.timeIntervalSince1970)),
+                ])
+            } catch {
+                if db.isUniqueViolation { throw ETrustError.refused("a CA named '\(ca.name)' already exists", code: .alreadyExists) }
+                throw error
+            }
+            try insertEvents(events)
+        }
+    }
+
+    public func insert(certificates: [CertificateRecord], events: [AuditEvent]) throws {
+        try db.transaction {
+            var caIDs: [String: Int64] = [:]
+            let insert = try db.prepare("""
+                INSERT INTO certificates(ca_id, serial, subject, sans, profile, not_before, not_after, status, shard, der, requester, issued_at)
+                VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
+                """)
+            for c in certificates {
+                let caID: Int64
+                if let id = caIDs[c.ca] { caID = id } else {
+                    guard let id = try db.prepare("SELECT id FROM cas WHERE name = ?").query([.text(c.ca)]).first?.int("id") else {
+                        throw ETrustError.refused("unknown CA '\(c.ca)'", code: .notFound)
+                    }
+                    caIDs[c.ca] = id
+                    caID = id
+                }
+                do {
+                    try insert.run([
+                        .int(caID), .text(c.serialHex), .text(c.subject), .text(c.subjectAltNames.joined(separator: ",")), .text(c.profile),
+                        .int(Int64(c.notBefore.timeIntervalSince1970)), .int(Int64(c.notAfter.timeIntervalSince1970)),
+                        .text(c.status == .revoked ? "revoked" : "valid"), .int(Int64(c.shard)), .blob(c.der), .text(c.requester),
+                        .int(Int64(c.issuedAt.timeIntervalSince1970)),
+                    ])
+                } catch {
+                    // The database enforces serial uniqueness per CA.
+                    if db.isUniqueViolation { throw ETrustError.environment("serial \(c.serialHex) already exists for CA \(c.ca)", code: .alreadyExists) }
+                    throw error
+                }
+            }
+            try insertEvents(events)
+        }
+    }
+
+    public func append(events: [AuditEvent]) throws {
+        try db.transaction { try insertEvents(events) }
+    }
+
+    private func insertEvents(_ events: [AuditEvent]) throws {
+        guard !events.isEmpty else { return }
+        let stmt = try db.prepare("INSERT INTO events(time, type, ca, serial, profile, payload) VALUES (?,?,?,?,?,?)")
+        for e in events {
+            try stmt.run([.int(Int64(e.time.timeIntervalSince1970)), .text(e.type), e.ca.map { .text($0) } ?? .null,
+                          e.serialHex.map { .text($0) } ?? .null, e.profile.map { .text($0) } ?? .null, .text(e.payload)])
+        }
+    }
+
+    // MARK: Reads
+
+    private func caRecord(_ r: Row) throws -> CARecord {
+        CARecord(name: r.text("name") ?? "", certificate: try Certificate(der: r.blob("certificate") ?? []),
+                 keyReference: r.text("key_ref") ?? "", parent: r.text("parent"), profile: r.text("profile") ?? "",
+                 createdAt: Date(timeIntervalSince1970: TimeInterval(r.int("created_at") ?? 0)))
+    }
+
+    public func ca(named name: String) throws -> CARecord? {
+        try db.prepare("SELECT * FROM cas WHERE name = ?").query([.text(name)]).first.map(caRecord)
+    }
+
+    public func cas() throws -> [CARecord] {
+        try db.prepare("SELECT * FROM cas ORDER BY id").query().map(caRecord)
+    }
+
+    private func certificateRecord(_ r: Row) -> CertificateRecord {
+        let sans = r.text("sans") ?? ""
+        return CertificateRecord(
+            ca: r.text("ca_name") ?? "", serialHex: r.text("serial") ?? "", subject: r.text("subject") ?? "",
+            subjectAltNames: sans.isEmpty ? [] : sans.split(separator: ",").map(String.init), profile: r.text("profile") ?? "",
+            notBefore: Date(timeIntervalSince1970: TimeInterval(r.int("not_before") ?? 0)),
+            notAfter: Date(timeIntervalSince1970: TimeInterval(r.int("not_after") ?? 0)),
+            status: r.text("status") == "revoked" ? .revoked : .valid, shard: Int(r.int("shard") ?? 0), der: r.blob("der") ?? [],
+            requester: r.text("requester") ?? "", issuedAt: Date(timeIntervalSince1970: TimeInterval(r.int("issued_at") ?? 0)),
+            revokedAt: r.int("revoked_at").map { Date(timeIntervalSince1970: TimeInterval($0)) },
+            revocationReason: r.int("revocation_reason").map { Int($0) })
+    }
+
+    public func certificates(serialHex: String) throws -> [CertificateRecord] {
+        try db.prepare("SELECT c.*, a.name AS ca_name FROM certificates c JOIN cas a ON a.id = c.ca_id WHERE c.serial = ?")
+            .query([.text(serialHex.lowercased())]).map(certificateRecord)
+    }
+
+    public func certificates(matching f: CertificateFilter, at date: Date) throws -> [CertificateRecord] {
+        var sql = "SELECT c.*, a.name AS ca_name FROM certificates c JOIN cas a ON a.id = c.ca_id WHERE 1=1"
+        var args: [SQLValue] = []
+        if let ca = f.ca { sql += " AND a.name = ?"; args.append(.text(ca)) }
+        if let p = f.profile { sql += " AND c.profile = ?"; args.append(.text(p)) }
+        if let s = f.subjectContains { sql += " AND instr(lower(c.subject), lower(?)) > 0"; args.append(.text(s)) }
+        if let s = f.since { sql += " AND c.issued_at >= ?"; args.append(.int(Int64(s.timeIntervalSince1970))) }
+        if let u = f.until { sql += " AND c.issued_at <= ?"; args.append(.int(Int64(u.timeIntervalSince1970))) }
+        let now = Int64(date.timeIntervalSince1970)
+        switch f.status {
+        case .valid?: sql += " AND c.status = 'valid' AND c.not_after >= ?"; args.append(.int(now))
+        case .expired?: sql += " AND c.status = 'valid' AND c.not_after < ?"; args.append(.int(now))
+        case .revoked?: sql += " AND c.status = 'revoked'"
+        case nil: break
+        }
+        sql += " ORDER BY c.id"
+        if let l = f.limit { sql += " LIMIT \(l)" }
+        return try db.prepare(sql).query(args).map(certificateRecord)
+    }
+
+    public func events() throws -> [AuditEvent] {
+        try db.prepare("SELECT * FROM events ORDER BY id").query().map { r in
+            var e = AuditEvent(type: r.text("type") ?? "", time: Date(timeIntervalSince1970: TimeInterval(r.int("time") ?? 0)),
+                               ca: r.text("ca"), serialHex: r.text("serial"), profile: r.text("profile"), fields: [:])
+            e.payload = r.text("payload") ?? ""
+            return e
+        }
+    }
+}
