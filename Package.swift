@@ -29,7 +29,7 @@ let package = Package(
         .target(name: "ETrustStore", dependencies: ["ETrustCore", "CSQLite"]),
         .target(name: "ETrustCA", dependencies: ["ETrustCore", "ETrustPolicy", "ETrustStore"]),
         .executableTarget(name: "etrust", dependencies: [
-            "ETrustCA",
+            "ETrustCA", "ETrustCore", "ETrustPolicy", "ETrustStore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "ETrustTestSupport", dependencies: ["ETrustCA"], path: "Tests/ETrustTestSupport"),

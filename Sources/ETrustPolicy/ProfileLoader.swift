@@ -251,7 +251,9 @@ public enum ProfileLoader {
                 let lang = try l.string()
                 guard lang.count == 2 else { throw l.fail("language must be an ISO 639-1 two-letter code") }
                 let url = try u.string()
-                guard url.hasPrefix("https://") else { throw u.fail("ETSI EN 319 412-5 requires an https PDS URL") }
+                guard url.hasPrefix("https://") || url.hasPrefix("{documents}") else {
+                    throw u.fail("ETSI EN 319 412-5 requires an https PDS URL (or {documents}/...)")
+                }
                 v.pds.append((url, lang))
             }
             v.retentionPeriodYears = try m["retentionPeriod"]?.int(min: 1, max: 100)

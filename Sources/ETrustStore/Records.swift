@@ -120,7 +120,8 @@ public protocol CertificateReader {
 
 /// Writes: each call is one durable transaction; records and their audit events commit together.
 public protocol CertificateWriter {
-    func insert(ca: CARecord, events: [AuditEvent]) throws
+    /// A new CA; for a subordinate, `issued` is its certificate as a record of the parent. One transaction.
+    func insert(ca: CARecord, issued: CertificateRecord?, events: [AuditEvent]) throws
     func insert(certificates: [CertificateRecord], events: [AuditEvent]) throws
     func append(events: [AuditEvent]) throws
 }

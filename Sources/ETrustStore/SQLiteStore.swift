@@ -72,7 +72,7 @@ public final class SQLiteStore: CertificateStore {
 
     // MARK: Writes
 
-    public func insert(ca: CARecord, events: [AuditEvent]) throws {
+    public func insert(ca: CARecord, issued: CertificateRecord?, events: [AuditEvent]) throws {
         try db.transaction {
             do {
                 try db.prepare("INSERT INTO cas(name, subject, certificate, key_ref, parent, profile, created_at) VALUES (?,?,?,?,?,?,?)").run([
@@ -83,12 +83,20 @@ public final class SQLiteStore: CertificateStore {
                 if db.isUniqueViolation { throw ETrustError.refused("a CA named '\(ca.name)' already exists", code: .alreadyExists) }
                 throw error
             }
+            if let issued { try insertCertificates([issued]) }
             try insertEvents(events)
         }
     }
 
     public func insert(certificates: [CertificateRecord], events: [AuditEvent]) throws {
         try db.transaction {
+            try insertCertificates(certificates)
+            try insertEvents(events)
+        }
+    }
+
+    private func insertCertificates(_ certificates: [CertificateRecord]) throws {
+        do {
             var caIDs: [String: Int64] = [:]
             let insert = try db.prepare("""
                 INSERT INTO certificates(ca_id, serial, subject, sans, profile, not_before, not_after, status, shard, der, requester, issued_at)
@@ -116,7 +124,6 @@ public final class SQLiteStore: CertificateStore {
                     throw error
                 }
             }
-            try insertEvents(events)
         }
     }
 

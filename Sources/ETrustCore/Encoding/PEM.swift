@@ -104,3 +104,17 @@ public enum InputFile {
         return [bytes]
     }
 }
+
+extension InputFile {
+    /// A batch file (CSV) may be larger than one object; it is still bounded (64 MiB).
+    public static func readLarge(_ path: String) throws -> [UInt8] {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else {
+            throw ETrustError.badInput("\(path): no such file", code: .notFound)
+        }
+        if let size = attributes[.size] as? NSNumber, size.intValue > 64 << 20 {
+            throw ETrustError.badInput("\(path): file is over the 64 MiB limit", code: .inputTooLarge)
+        }
+        guard let data = FileManager.default.contents(atPath: path) else { throw ETrustError.badInput("\(path): cannot be read", code: .io) }
+        return [UInt8](data)
+    }
+}

@@ -89,15 +89,20 @@ public struct PublicKey: Sendable {
         return try check(key, "d2i_PUBKEY", category: .badInput)
     }
 
+    nonisolated(unsafe) private static let groupParam = UnsafeRawPointer(("group" as StaticString).utf8Start).assumingMemoryBound(to: CChar.self)
+    nonisolated(unsafe) private static let pubParam = UnsafeRawPointer(("pub" as StaticString).utf8Start).assumingMemoryBound(to: CChar.self)
+
     private static func fromECPoint(_ point: [UInt8], group: String) throws -> OpaquePointer {
         guard let ctx = EVP_PKEY_CTX_new_from_name(nil, "EC", nil) else { throw ETrustError.openSSL("EVP_PKEY_CTX_new_from_name(EC)") }
         defer { EVP_PKEY_CTX_free(ctx) }
         var key: OpaquePointer? = nil
         let rc: Int32 = group.withCString { g in
             point.withUnsafeBufferPointer { pt in
+                // OSSL_PARAM keeps the key-name pointers: they must outlive the call, so they are
+                // static strings, not bridged Swift strings.
                 var params: [OSSL_PARAM] = [
-                    OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, UnsafeMutablePointer(mutating: g), 0),
-                    OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, UnsafeMutableRawPointer(mutating: pt.baseAddress), pt.count),
+                    OSSL_PARAM_construct_utf8_string(PublicKey.groupParam, UnsafeMutablePointer(mutating: g), 0),
+                    OSSL_PARAM_construct_octet_string(PublicKey.pubParam, UnsafeMutableRawPointer(mutating: pt.baseAddress), pt.count),
                     OSSL_PARAM_construct_end(),
                 ]
                 guard EVP_PKEY_fromdata_init(ctx) == 1 else { return 0 }

@@ -38,3 +38,13 @@ public protocol ContiguousCollection: Collection {
 }
 extension Array: ContiguousCollection {}
 extension ArraySlice: ContiguousCollection {}
+
+/// OpenSSL's CSPRNG (RAND_bytes), for serial numbers and salts.
+public enum CSPRNG {
+    public static func bytes(_ n: Int) throws -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: n)
+        let rc = out.withUnsafeMutableBufferPointer { RAND_bytes($0.baseAddress, Int32(n)) }
+        guard rc == 1 else { throw ETrustError.openSSL("RAND_bytes") }
+        return out
+    }
+}

@@ -122,7 +122,7 @@ public enum GeneralName: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    static func parseSequence(_ der: ArraySlice<UInt8>) throws -> [GeneralName] {
+    public static func parseSequence(_ der: ArraySlice<UInt8>) throws -> [GeneralName] {
         let node = try DER.parse(der)
         guard node.identifier == .sequence, case .constructed(let children) = node.content else {
             throw ETrustError.badInput("malformed GeneralNames")

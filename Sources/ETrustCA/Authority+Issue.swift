@@ -1,0 +1,181 @@
+import Dispatch
+import ETrustCore
+import ETrustPolicy
+import ETrustStore
+import Foundation
+
+public struct IssuanceRequest: Sendable {
+    public enum Source: Sendable {
+        case csr(CertificateSigningRequest)
+        /// Read and parsed in the parallel part of a batch.
+        case csrFile(String)
+    }
+    public var source: Source
+    public var profile: String
+    /// Operator overrides of what the CSR asks for.
+    public var subject: DistinguishedName?
+    public var subjectAltNames: [GeneralName]?
+    public var validity: ValidityDuration?
+    /// Where the request came from ("line 7"), for reports.
+    public var label: String
+
+    public init(source: Source, profile: String, subject: DistinguishedName? = nil, subjectAltNames: [GeneralName]? = nil,
+                validity: ValidityDuration? = nil, label: String = "") {
+        self.source = source; self.profile = profile; self.subject = subject
+        self.subjectAltNames = subjectAltNames; self.validity = validity; self.label = label
+    }
+}
+
+public enum IssuanceResult: Sendable {
+    case issued(Certificate, CertificateRecord)
+    /// Refused by the profile or by the pre-issuance lint; the refusal is in the audit log.
+    case refused(profile: String, rule: String, reason: String)
+    /// Unreadable or unusable input; nothing was recorded.
+    case failed(ETrustError)
+
+    public var certificate: Certificate? { if case .issued(let c, _) = self { return c }; return nil }
+}
+
+/// Results written by index from the parallel part of a batch; each slot has one writer.
+private final class ResultSlots: @unchecked Sendable {
+    var slots: [IssuanceResult?]
+    var events: [AuditEvent?]
+    init(_ n: Int) { slots = Array(repeating: nil, count: n); events = Array(repeating: nil, count: n) }
+}
+
+extension Authority {
+    /// Issues one certificate; throws on refusal (category refused) or bad input.
+    public func issue(_ request: IssuanceRequest, ca caName: String) throws -> (Certificate, CertificateRecord) {
+        let result = try issue([request], ca: caName, release: { _ in })[0]
+        switch result {
+        case .issued(let c, let r): return (c, r)
+        case .refused(let profile, let rule, let reason):
+            throw ETrustError.refused("profile '\(profile)' rule '\(rule)': \(reason)")
+        case .failed(let e): throw e
+        }
+    }
+
+    /// Issues a batch. Requests are judged, built, linted and signed in parallel; each group of
+    /// `batchCommitSize` results is committed (records and audit events in one transaction)
+    /// before `release` sees it. Returns every result, in request order.
+    public func issue(_ requests: [IssuanceRequest], ca caName: String,
+                      release: ([(index: Int, result: IssuanceResult)]) throws -> Void) throws -> [IssuanceResult] {
+        let caRecord = try ca(caName)
+        let issuer = caRecord.certificate
+        let now = clock.now()
+        guard issuer.notAfter > now else { throw ETrustError.refused("CA '\(caName)' has expired", code: .policyRefused) }
+        let signer = try signer(for: caRecord)
+        let issuerKeyID = try issuer.subjectKeyIdentifier ?? issuer.publicKey.keyIdentifier
+
+        // Everything per profile is prepared once, before the parallel part.
+        var plans: [String: ExtensionPlan] = [:]
+        for name in Set(requests.map(\.profile)) {
+            guard let p = profiles[name] else { continue }
+            if p.isCA { continue }
+            plans[name] = try extensionPlan(profile: p, issuerName: caName, issuerKeyID: issuerKeyID)
+        }
+        let context = IssuanceContext(caName: caName, issuer: issuer, signer: signer, profiles: profiles, plans: plans,
+                                      now: now, requester: requester)
+
+        var all: [IssuanceResult] = []
+        all.reserveCapacity(requests.count)
+        let groupSize = max(1, home.config.batchCommitSize)
+        var start = 0
+        while start < requests.count {
+            let group = Array(requests[start..<min(start + groupSize, requests.count)])
+            let slots = ResultSlots(group.count)
+            DispatchQueue.concurrentPerform(iterations: group.count) { i in
+                let (result, event) = context.prepare(group[i])
+                slots.slots[i] = result
+                slots.events[i] = event
+            }
+            let results = slots.slots.map { $0! }
+            let records = results.compactMap { r -> CertificateRecord? in if case .issued(_, let rec) = r { return rec }; return nil }
+            let events = slots.events.compactMap { $0 }
+            if !records.isEmpty || !events.isEmpty {
+                try store.insert(certificates: records, events: events)
+            }
+            try release(results.enumerated().map { (start + $0.offset, $0.element) })
+            all += results
+            start += group.count
+        }
+        return all
+    }
+}
+
+/// Immutable inputs of the parallel part of issuance.
+struct IssuanceContext: Sendable {
+    let caName: String
+    let issuer: Certificate
+    let signer: Signer
+    let profiles: [String: Profile]
+    let plans: [String: Authority.ExtensionPlan]
+    let now: Date
+    let requester: String
+
+    func prepare(_ r: IssuanceRequest) -> (IssuanceResult, AuditEvent?) {
+        do {
+            guard let profile = profiles[r.profile] else {
+                throw ETrustError.badInput("unknown profile '\(r.profile)' (available: \(profiles.keys.sorted().joined(separator: ", ")))", code: .notFound)
+            }
+            guard let plan = plans[r.profile] else {
+                throw ETrustError.badInput("profile '\(r.profile)' is a CA profile; use 'etrust ca create'", code: .invalidArgument)
+            }
+            let csr: CertificateSigningRequest
+            switch r.source {
+            case .csr(let c): csr = c
+            case .csrFile(let path): csr = try CertificateSigningRequest(bytes: try InputFile.read(path), what: path)
+            }
+            let subject = r.subject ?? csr.subject
+            var requested = csr.requestedExtensions
+            let sans: [GeneralName]
+            if let override = r.subjectAltNames {
+                sans = override
+                requested.removeAll { $0.oid == ExtensionOID.subjectAltName }
+            } else {
+                sans = (try? csr.requestedSubjectAltNames) ?? []
+            }
+            let facts = RequestFacts(subject: subject, subjectAltNames: sans, publicKey: csr.publicKey.kind,
+                                     requestedExtensions: requested, requestedValidity: r.validity, issuedAt: now)
+            if case .refused(let rule, let reason) = profile.evaluate(facts) {
+                return refusal(profile: profile.name, rule: rule, reason: reason, subject: subject)
+            }
+            let validity = profile.validity(requested: r.validity, at: now)
+            let notBefore = now.addingTimeInterval(-TimeInterval(profile.maxBackdate.seconds))
+            // The validity period is counted inclusively (RFC 5280 4.1.2.5, BR 6.3.2), hence -1 s.
+            let notAfter = notBefore.addingTimeInterval(TimeInterval(validity.seconds + profile.maxBackdate.seconds - 1))
+            let san = sans.isEmpty ? nil : try Extension.subjectAltName(sans, critical: subject.isEmpty)
+            let tbs = TBSCertificate(
+                serial: try Authority.randomSerial(), signatureAlgorithm: signer.algorithm, issuer: issuer.subject,
+                notBefore: notBefore, notAfter: notAfter, subject: subject, subjectPublicKeyInfo: csr.publicKey.subjectPublicKeyInfo,
+                extensions: plan.extensions(ski: .subjectKeyIdentifier(csr.publicKey.keyIdentifier), san: san))
+            let findings = Linter.check(tbs, profile: profile, issuerNotBefore: issuer.notBefore, issuerNotAfter: issuer.notAfter, issuerIsCA: true)
+            if let first = findings.first {
+                return refusal(profile: profile.name, rule: "lint.\(first.rule)", reason: findings.map(\.message).joined(separator: "; "), subject: subject)
+            }
+            let certificate = try tbs.sign(with: signer)
+            let record = CertificateRecord(
+                ca: caName, serialHex: certificate.serialHex, subject: subject.description, subjectAltNames: sans.map(\.description),
+                profile: profile.name, notBefore: certificate.notBefore, notAfter: certificate.notAfter, der: certificate.der,
+                requester: requester, issuedAt: now)
+            let event = AuditEvent(type: "issue", time: now, ca: caName, serialHex: certificate.serialHex, profile: profile.name,
+                                   fields: ["certificateSHA256": Hex.encode(certificate.sha256Fingerprint), "subject": subject.description,
+                                            "requester": requester])
+            return (.issued(certificate, record), event)
+        } catch let e as ETrustError {
+            if e.category == .refused && e.code == .badSignature {
+                // A request without proof of possession is unusable input, not a policy decision.
+                return (.failed(e), nil)
+            }
+            return (.failed(e), nil)
+        } catch {
+            return (.failed(ETrustError.environment("\(error)")), nil)
+        }
+    }
+
+    private func refusal(profile: String, rule: String, reason: String, subject: DistinguishedName) -> (IssuanceResult, AuditEvent?) {
+        let event = AuditEvent(type: "refuse", time: now, ca: caName, serialHex: nil, profile: profile,
+                               fields: ["rule": rule, "reason": reason, "subject": subject.description, "requester": requester])
+        return (.refused(profile: profile, rule: rule, reason: reason), event)
+    }
+}

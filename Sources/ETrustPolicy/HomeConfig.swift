@@ -1,0 +1,87 @@
+import ETrustCore
+import Foundation
+
+/// `etrust.yaml` in a CA home, decoded strictly like the profiles.
+public struct HomeConfig: Sendable {
+    public enum DatabaseEngine: String, Sendable { case sqlite, postgres }
+
+    public var publicBaseURL: String
+    /// Base of the https URLs of the CA's documents (CPS, PDS): {documents} in profiles.
+    public var documentsBaseURL: String
+    public var databaseEngine: DatabaseEngine
+    public var databasePath: String
+    public var policiesDirectory: String
+    public var keyIterations: Int32
+    /// Certificates per durable commit in a batch (record before release holds per group).
+    public var batchCommitSize: Int
+
+    public static let fileName = "etrust.yaml"
+
+    public static let defaultText = """
+        # etrust CA home configuration.
+        version: 1
+        # Base of the URLs that profiles put into certificates ({base} in CDP and AIA templates);
+        # etrust-ocspd serves /ocsp, /crl/ and /ca/ below it.
+        publicBaseURL: http://pki.example.org
+        # Base of the https URLs of published documents ({documents}: CPS, ETSI PKI disclosure statement).
+        documentsBaseURL: https://pki.example.org
+        database:
+          engine: sqlite
+          path: etrust.db
+        policies: policies
+        keys:
+          # PBKDF2-HMAC-SHA256 iterations for CA keys at rest (PKCS#8 PBES2, AES-256-CBC).
+          pbkdf2Iterations: 600000
+        issuance:
+          batchCommitSize: 500
+
+        """
+
+    public static func load(home: String) throws -> HomeConfig {
+        let path = (home as NSString).appendingPathComponent(fileName)
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw ETrustError.badInput("\(home) is not an etrust home (no readable \(fileName)); run 'etrust init --home \(home)'", code: .notFound)
+        }
+        do {
+            return try parse(text, file: path)
+        } catch let e as ETrustError {
+            throw ETrustError(e.code, e.reason, category: .badInput)
+        }
+    }
+
+    public static func parse(_ text: String, file: String) throws -> HomeConfig {
+        let root = try StrictYAML.load(text, file: file)
+        let m = try root.mapping(allowed: ["version", "publicBaseURL", "documentsBaseURL", "database", "policies", "keys", "issuance"])
+        if let v = m["version"], try v.int() != 1 { throw v.fail("unsupported configuration version") }
+        var c = HomeConfig(publicBaseURL: "http://pki.example.org", documentsBaseURL: "https://pki.example.org", databaseEngine: .sqlite, databasePath: "etrust.db",
+                           policiesDirectory: "policies", keyIterations: 600_000, batchCommitSize: 500)
+        if let u = m["publicBaseURL"] {
+            c.publicBaseURL = try u.string()
+            guard c.publicBaseURL.hasPrefix("http://") else { throw u.fail("publicBaseURL must be an http:// URL (RFC 5280 CDP/AIA)") }
+            while c.publicBaseURL.hasSuffix("/") { c.publicBaseURL.removeLast() }
+        }
+        if let u = m["documentsBaseURL"] {
+            c.documentsBaseURL = try u.string()
+            guard c.documentsBaseURL.hasPrefix("https://") else { throw u.fail("documentsBaseURL must be an https:// URL (ETSI EN 319 412-5 PDS)") }
+            while c.documentsBaseURL.hasSuffix("/") { c.documentsBaseURL.removeLast() }
+        }
+        if let d = m["database"] {
+            let dm = try d.mapping(allowed: ["engine", "path", "url"])
+            if let e = dm["engine"] {
+                guard let engine = DatabaseEngine(rawValue: try e.string()) else { throw e.fail("engine must be sqlite or postgres") }
+                c.databaseEngine = engine
+            }
+            c.databasePath = try dm["path"]?.string() ?? c.databasePath
+        }
+        c.policiesDirectory = try m["policies"]?.string() ?? c.policiesDirectory
+        if let k = m["keys"] {
+            let km = try k.mapping(allowed: ["pbkdf2Iterations"])
+            c.keyIterations = Int32(try km["pbkdf2Iterations"]?.int(min: 1_000, max: 10_000_000) ?? 600_000)
+        }
+        if let i = m["issuance"] {
+            let im = try i.mapping(allowed: ["batchCommitSize"])
+            c.batchCommitSize = try im["batchCommitSize"]?.int(min: 1, max: 100_000) ?? 500
+        }
+        return c
+    }
+}

@@ -1,0 +1,223 @@
+import ArgumentParser
+import ETrustCA
+import ETrustCore
+import ETrustStore
+import Foundation
+
+struct Issue: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Issue certificates under a profile, from a CSR or a CSV batch.")
+    @Option(help: "The issuing CA.") var ca: String
+    @Option(help: "The profile (a batch row may name its own).") var profile: String?
+    @Option(help: "A PKCS#10 request, PEM or DER.") var csr: String?
+    @Option(help: "A CSV file of requests (columns csr, and optionally san, validity, profile).") var batch: String?
+    @Option(help: "Subject DN overriding the request's (RFC 4514).") var subject: String?
+    @Option(help: "Subject alternative names: dns:..,email:..,ip:..,uri:.. (repeatable).") var san: [String] = []
+    @Option(help: "Validity, e.g. 90d.") var validity: String?
+    @Option(help: "Output file (one CSR) or folder (batch).") var out: String?
+    @Flag(help: "Write DER instead of PEM (one CSR with --out).") var der = false
+    @Flag(help: "Generate the subject's key (with --p12).") var generateKey = false
+    @Option(help: "PKCS#12 output for --generate-key.") var p12: String?
+    @OptionGroup var options: HomeOptions
+
+    func validate() throws {
+        guard (csr == nil) != (batch == nil) else {
+            throw ValidationError("give exactly one of --csr FILE or --batch FILE.csv")
+        }
+        if batch == nil && profile == nil { throw ValidationError("--profile is required") }
+        if generateKey || p12 != nil {
+            throw ValidationError("--generate-key/--p12 (CA-generated keys delivered as PKCS#12) are not available in this version")
+        }
+    }
+
+    func run() throws {
+        // Everything the command line states is checked before the home is touched.
+        let sanOverride = try san.isEmpty ? nil : SANList.parse(san)
+        let subjectOverride = try subject.map { try DistinguishedName(parsing: $0) }
+        let validityValue = try validity.map { try ValidityDuration(parsing: $0) }
+        if let batch {
+            try runBatch(batch, sanOverride: sanOverride, subjectOverride: subjectOverride, validity: validityValue)
+            return
+        }
+        let request = try CertificateSigningRequest(bytes: try InputFile.read(csr!), what: csr!)
+        let authority = try options.openAuthority()
+        let (certificate, record) = try authority.issue(
+            IssuanceRequest(source: .csr(request), profile: profile!, subject: subjectOverride, subjectAltNames: sanOverride,
+                            validity: validityValue), ca: ca)
+        // Released only now: the record and its audit event are committed.
+        if let out {
+            if der { try AtomicFile.write(certificate.der, to: out) } else { try AtomicFile.write(certificate.pem, to: out) }
+        }
+        if options.json {
+            try Output.json(["serial": record.serialHex, "subject": record.subject, "notBefore": RFC3339.format(record.notBefore),
+                             "notAfter": RFC3339.format(record.notAfter), "profile": record.profile, "certificate": certificate.pem,
+                             "ca": ca])
+        } else if out != nil {
+            print("issued \(record.serialHex) \(record.subject) -> \(out!)")
+        } else {
+            print(certificate.pem, terminator: "")
+        }
+    }
+
+    private func runBatch(_ path: String, sanOverride: [GeneralName]?, subjectOverride: DistinguishedName?, validity: ValidityDuration?) throws {
+        let text = try String(decoding: InputFile.readLarge(path), as: UTF8.self)
+        let rows = try CSV.parse(text, what: path)
+        guard let header = rows.first else { throw ETrustError.badInput("\(path): empty CSV", code: .malformedInput) }
+        let columns = header.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        let known: Set<String> = ["csr", "subject", "san", "validity", "profile"]
+        if let unknown = columns.first(where: { !known.contains($0) }) {
+            throw ETrustError.badInput("\(path): unknown column '\(unknown)' (csr, subject, san, validity, profile)", code: .malformedInput)
+        }
+        guard let csrColumn = columns.firstIndex(of: "csr") else {
+            throw ETrustError.badInput("\(path): the header needs a 'csr' column", code: .malformedInput)
+        }
+        if profile == nil && !columns.contains("profile") {
+            throw ETrustError.badInput("--profile is required unless the CSV has a 'profile' column", code: .invalidArgument)
+        }
+        if let out {
+            var isDir: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: out, isDirectory: &isDir) {
+                try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            } else if !isDir.boolValue {
+                throw ETrustError.badInput("--out \(out) must be a folder for a batch", code: .invalidArgument)
+            }
+        }
+        let base = (path as NSString).deletingLastPathComponent
+        func column(_ row: [String], _ name: String) -> String? {
+            guard let i = columns.firstIndex(of: name), i < row.count else { return nil }
+            let v = row[i].trimmingCharacters(in: .whitespaces)
+            return v.isEmpty ? nil : v
+        }
+        // Rows that cannot even form a request are reported with their line and skipped.
+        var requests: [IssuanceRequest] = []
+        var early: [(line: Int, error: String)] = []
+        for (n, row) in rows.dropFirst().enumerated() {
+            let line = n + 2
+            if row.count == 1 && row[0].trimmingCharacters(in: .whitespaces).isEmpty { continue }
+            do {
+                guard csrColumn < row.count, !row[csrColumn].isEmpty else {
+                    throw ETrustError.badInput("no csr given", code: .malformedInput)
+                }
+                let csrPath = row[csrColumn].hasPrefix("/") ? row[csrColumn] : (base as NSString).appendingPathComponent(row[csrColumn])
+                requests.append(IssuanceRequest(
+                    source: .csrFile(csrPath), profile: column(row, "profile") ?? profile!,
+                    subject: try column(row, "subject").map { try DistinguishedName(parsing: $0) } ?? subjectOverride,
+                    subjectAltNames: try column(row, "san").map { try SANList.parse([$0]) } ?? sanOverride,
+                    validity: try column(row, "validity").map { try ValidityDuration(parsing: $0) } ?? validity,
+                    label: "line \(line)"))
+            } catch let e as ETrustError {
+                early.append((line, e.reason))
+            }
+        }
+        let authority = try options.openAuthority()
+        let progress = Progress(total: requests.count, enabled: Output.stderrIsTerminal && !options.json)
+        var released = 0
+        let results = try authority.issue(requests, ca: ca) { group in
+            // Each group is committed before its certificates are written out.
+            if let out {
+                for (_, result) in group {
+                    if let c = result.certificate { try AtomicFile.write(c.pem, to: (out as NSString).appendingPathComponent("\(c.serialHex).pem")) }
+                }
+            }
+            released += group.count
+            progress.update(released)
+        }
+        progress.finish()
+        var issued = 0
+        var problems: [(line: String, message: String)] = early.map { ("line \($0.line)", $0.error) }
+        var items: [[String: Any]] = early.map { ["line": $0.line, "error": $0.error] }
+        for (i, r) in results.enumerated() {
+            let label = requests[i].label
+            let line = Int(label.dropFirst(5)) ?? 0
+            switch r {
+            case .issued(let c, _):
+                issued += 1
+                items.append(["line": line, "serial": c.serialHex, "subject": c.subject.description])
+            case .refused(let p, let rule, let reason):
+                problems.append((label, "refused by profile '\(p)' rule '\(rule)': \(reason)"))
+                items.append(["line": line, "error": "refused by profile '\(p)' rule '\(rule)': \(reason)", "rule": rule])
+            case .failed(let e):
+                problems.append((label, e.reason))
+                items.append(["line": line, "error": e.reason])
+            }
+        }
+        items.sort { ($0["line"] as? Int ?? 0) < ($1["line"] as? Int ?? 0) }
+        if options.json {
+            try Output.json(["issued": issued, "refused": problems.count, "results": items])
+        } else {
+            for p in problems.sorted(by: { $0.line.count == $1.line.count ? $0.line < $1.line : $0.line.count < $1.line.count }) {
+                Output.info("\(path): \(p.line): \(p.message)")
+            }
+            print("issued \(issued), refused \(problems.count)")
+        }
+        if !problems.isEmpty { throw ExitCode(1) }
+    }
+}
+
+/// `--san dns:a.example,ip:10.0.0.1` (repeatable). A comma splits names only where the next
+/// part starts with a type, so that a dirname's own commas survive.
+enum SANList {
+    static func parse(_ values: [String]) throws -> [GeneralName] {
+        var names: [GeneralName] = []
+        for v in values {
+            var parts: [String] = []
+            for piece in v.split(separator: ",", omittingEmptySubsequences: false).map(String.init) {
+                let lower = piece.trimmingCharacters(in: .whitespaces).lowercased()
+                if parts.isEmpty || ["dns:", "email:", "ip:", "uri:", "dirname:"].contains(where: { lower.hasPrefix($0) }) {
+                    parts.append(piece.trimmingCharacters(in: .whitespaces))
+                } else {
+                    parts[parts.count - 1] += "," + piece
+                }
+            }
+            names += try parts.filter { !$0.isEmpty }.map { try GeneralName(parsing: $0) }
+        }
+        return names
+    }
+}
+
+/// RFC 4180 CSV: quoted fields, doubled quotes, CRLF or LF.
+enum CSV {
+    static func parse(_ text: String, what: String) throws -> [[String]] {
+        var rows: [[String]] = []
+        var row: [String] = []
+        var field = ""
+        var inQuotes = false
+        var chars = Array(text.unicodeScalars)
+        if chars.first == "\u{FEFF}" { chars.removeFirst() }
+        var i = 0
+        while i < chars.count {
+            let c = chars[i]
+            if inQuotes {
+                if c == "\"" {
+                    if i + 1 < chars.count && chars[i + 1] == "\"" { field.unicodeScalars.append("\""); i += 1 } else { inQuotes = false }
+                } else { field.unicodeScalars.append(c) }
+            } else {
+                switch c {
+                case "\"": inQuotes = true
+                case ",": row.append(field); field = ""
+                case "\r": break
+                case "\n": row.append(field); rows.append(row); row = []; field = ""
+                default: field.unicodeScalars.append(c)
+                }
+            }
+            i += 1
+        }
+        if inQuotes { throw ETrustError.badInput("\(what): unterminated quoted field", code: .malformedInput) }
+        if !field.isEmpty || !row.isEmpty { row.append(field); rows.append(row) }
+        return rows
+    }
+}
+
+/// A progress bar on stderr, only on a terminal.
+final class Progress {
+    let total: Int
+    let enabled: Bool
+    init(total: Int, enabled: Bool) { self.total = total; self.enabled = enabled }
+    func update(_ done: Int) {
+        guard enabled, total > 0 else { return }
+        let width = 30
+        let filled = done * width / total
+        let bar = String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled)
+        FileHandle.standardError.write(Data("\r[\(bar)] \(done)/\(total)".utf8))
+    }
+    func finish() { if enabled && total > 0 { FileHandle.standardError.write(Data("\n".utf8)) } }
+}
