@@ -108,7 +108,7 @@ extension Authority {
             throw error
         }
         signers[r.name] = selfSigner
-        let pemPath = (home.certsDirectory as NSString).appendingPathComponent("\(r.name).pem")
+        let pemPath = FilePath.join(home.certsDirectory, "\(r.name).pem")
         try AtomicFile.write(certificate.pem, to: pemPath)
         try AtomicFile.write(certificate.der, to: home.pubDirectory + "/ca/\(r.name).crt")
         return (record, pemPath)

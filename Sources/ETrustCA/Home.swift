@@ -18,7 +18,7 @@ public struct Home: Sendable {
     }
     public var databasePath: String { config.databasePath.hasPrefix("/") ? config.databasePath : join(config.databasePath) }
 
-    public func join(_ p: String) -> String { (path as NSString).appendingPathComponent(p) }
+    public func join(_ p: String) -> String { FilePath.join(path, p) }
 
     public static func open(_ path: String) throws -> Home {
         var isDir: ObjCBool = false
@@ -39,7 +39,7 @@ public struct Home: Sendable {
                 throw ETrustError.refused("\(path) already exists and is not empty; refusing to initialise over it", code: .alreadyExists)
             }
         }
-        let parent = (path as NSString).deletingLastPathComponent
+        let parent = FilePath.directory(of: path)
         let staging = (parent.isEmpty ? "." : parent) + "/.etrust-init-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         do {
             try fm.createDirectory(atPath: staging, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])

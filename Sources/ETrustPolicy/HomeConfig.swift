@@ -38,7 +38,7 @@ public struct HomeConfig: Sendable {
         """
 
     public static func load(home: String) throws -> HomeConfig {
-        let path = (home as NSString).appendingPathComponent(fileName)
+        let path = FilePath.join(home, fileName)
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
             throw ETrustError.badInput("\(home) is not an etrust home (no readable \(fileName)); run 'etrust init --home \(home)'", code: .notFound)
         }

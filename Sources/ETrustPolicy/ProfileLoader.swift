@@ -33,7 +33,7 @@ public enum ProfileLoader {
             .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
         for f in files {
             do {
-                let p = try load(file: (dir as NSString).appendingPathComponent(f))
+                let p = try load(file: FilePath.join(dir, f))
                 if profiles[p.name] != nil {
                     errors.append(ETrustError(.invalidProfile, "\(f): profile '\(p.name)' is defined twice", category: .refused))
                 }

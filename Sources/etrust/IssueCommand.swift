@@ -81,7 +81,7 @@ struct Issue: ParsableCommand {
                 throw ETrustError.badInput("--out \(out) must be a folder for a batch", code: .invalidArgument)
             }
         }
-        let base = (path as NSString).deletingLastPathComponent
+        let base = FilePath.directory(of: path)
         func column(_ row: [String], _ name: String) -> String? {
             guard let i = columns.firstIndex(of: name), i < row.count else { return nil }
             let v = row[i].trimmingCharacters(in: .whitespaces)
@@ -97,7 +97,7 @@ struct Issue: ParsableCommand {
                 guard csrColumn < row.count, !row[csrColumn].isEmpty else {
                     throw ETrustError.badInput("no csr given", code: .malformedInput)
                 }
-                let csrPath = row[csrColumn].hasPrefix("/") ? row[csrColumn] : (base as NSString).appendingPathComponent(row[csrColumn])
+                let csrPath = row[csrColumn].hasPrefix("/") ? row[csrColumn] : FilePath.join(base, row[csrColumn])
                 requests.append(IssuanceRequest(
                     source: .csrFile(csrPath), profile: column(row, "profile") ?? profile!,
                     subject: try column(row, "subject").map { try DistinguishedName(parsing: $0) } ?? subjectOverride,
@@ -110,18 +110,20 @@ struct Issue: ParsableCommand {
         }
         let authority = try options.openAuthority()
         let progress = Progress(total: requests.count, enabled: Output.stderrIsTerminal && !options.json)
+        let started = DispatchTime.now()
         var released = 0
         let results = try authority.issue(requests, ca: ca) { group in
             // Each group is committed before its certificates are written out.
             if let out {
                 for (_, result) in group {
-                    if let c = result.certificate { try AtomicFile.write(c.pem, to: (out as NSString).appendingPathComponent("\(c.serialHex).pem")) }
+                    if let c = result.certificate { try AtomicFile.write(c.pem, to: FilePath.join(out, "\(c.serialHex).pem"), durable: false) }
                 }
             }
             released += group.count
             progress.update(released)
         }
         progress.finish()
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
         var issued = 0
         var problems: [(line: String, message: String)] = early.map { ("line \($0.line)", $0.error) }
         var items: [[String: Any]] = early.map { ["line": $0.line, "error": $0.error] }
@@ -142,12 +144,12 @@ struct Issue: ParsableCommand {
         }
         items.sort { ($0["line"] as? Int ?? 0) < ($1["line"] as? Int ?? 0) }
         if options.json {
-            try Output.json(["issued": issued, "refused": problems.count, "results": items])
+            try Output.json(["issued": issued, "refused": problems.count, "results": items, "seconds": String(format: "%.3f", seconds)])
         } else {
             for p in problems.sorted(by: { $0.line.count == $1.line.count ? $0.line < $1.line : $0.line.count < $1.line.count }) {
                 Output.info("\(path): \(p.line): \(p.message)")
             }
-            print("issued \(issued), refused \(problems.count)")
+            print("issued \(issued), refused \(problems.count) in \(String(format: "%.2f", seconds)) s (\(Int(Double(issued) / max(seconds, 1e-9)))/s)")
         }
         if !problems.isEmpty { throw ExitCode(1) }
     }

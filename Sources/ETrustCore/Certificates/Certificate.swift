@@ -29,10 +29,12 @@ public struct Certificate: Sendable, Hashable {
             try DER.sequence(root, identifier: .sequence) { nodes in
                 guard let tbs = nodes.next() else { throw ETrustError.badInput("\(what): empty") }
                 var fields: (Int, [UInt8], [UInt8], [UInt8], Date, Date, [UInt8], [Extension])!
+                var innerAlgorithm: ArraySlice<UInt8> = []
                 try DER.sequence(tbs, identifier: .sequence) { t in
                     let version = try DER.optionalExplicitlyTagged(&t, tagNumber: 0, tagClass: .contextSpecific) { try Int(derEncoded: $0) } ?? 0
                     let serial = try ArraySlice<UInt8>(derEncoded: &t)
-                    _ = t.next()  // signature AlgorithmIdentifier (must equal the outer one; checked below)
+                    guard let innerAlg = t.next() else { throw ETrustError.badInput("\(what): truncated TBSCertificate") }
+                    innerAlgorithm = innerAlg.encodedBytes
                     guard let issuer = t.next(), let validity = t.next(), let subject = t.next(), let spki = t.next() else {
                         throw ETrustError.badInput("\(what): truncated TBSCertificate")
                     }
@@ -48,7 +50,12 @@ public struct Certificate: Sendable, Hashable {
                     }
                     fields = (version, Array(serial), Array(issuer.encodedBytes), Array(subject.encodedBytes), nb, na, Array(spki.encodedBytes), exts)
                 }
-                let alg: ASN1ObjectIdentifier = try DER.sequence(nodes.next() ?? tbs, identifier: .sequence) { a in
+                guard let outerAlg = nodes.next() else { throw ETrustError.badInput("\(what): missing signatureAlgorithm") }
+                // RFC 5280 4.1.1.2: signatureAlgorithm MUST equal the TBSCertificate's signature field.
+                guard outerAlg.encodedBytes == innerAlgorithm else {
+                    throw ETrustError.badInput("\(what): signature algorithm mismatch between the certificate and its TBSCertificate")
+                }
+                let alg: ASN1ObjectIdentifier = try DER.sequence(outerAlg, identifier: .sequence) { a in
                     let oid = try ASN1ObjectIdentifier(derEncoded: &a); _ = a.next(); return oid
                 }
                 let sig = try ASN1BitString(derEncoded: &nodes)

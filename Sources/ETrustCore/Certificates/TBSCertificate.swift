@@ -66,7 +66,9 @@ public struct TBSCertificate: Sendable {
 
     /// Signs the encoding and returns the certificate.
     public func sign(with signer: Signer) throws -> Certificate {
-        precondition(signer.algorithm == signatureAlgorithm, "TBS signature algorithm must match the signer")
+        guard signer.algorithm == signatureAlgorithm else {
+            throw ETrustError.environment("the TBS states \(signatureAlgorithm) but the signer uses \(signer.algorithm)", code: .invalidArgument)
+        }
         let tbs = try encode()
         let signature = try signer.sign(tbs)
         var s = DER.Serializer()

@@ -2,10 +2,11 @@ import Foundation
 
 /// Publication and key files are written whole or not at all: temp file, fsync, rename, fsync dir.
 public enum AtomicFile {
-    public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws {
-        let url = URL(fileURLWithPath: path)
-        let dir = url.deletingLastPathComponent().path
-        let tmp = dir + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    /// `durable: false` skips the fsyncs (still atomic to readers): for copies of what the database
+    /// already holds durably, such as the per-certificate files of a batch.
+    public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644, durable: Bool = true, replace: Bool = true) throws {
+        let dir = FilePath.directory(of: path)
+        let tmp = dir + "/." + FilePath.lastComponent(of: path) + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else {
             throw ETrustError.environment("\(path): cannot create file: \(String(cString: strerror(errno)))")
@@ -28,21 +29,32 @@ public enum AtomicFile {
             }
         }
         fchmod(fd, mode)
-        guard fsync(fd) == 0 else {
+        guard !durable || fsync(fd) == 0 else {
             let e = String(cString: strerror(errno))
             close(fd)
             throw ETrustError.environment("\(path): fsync failed: \(e)")
         }
         close(fd)
-        guard rename(tmp, path) == 0 else {
-            throw ETrustError.environment("\(path): rename failed: \(String(cString: strerror(errno)))")
+        if replace {
+            guard rename(tmp, path) == 0 else {
+                throw ETrustError.environment("\(path): rename failed: \(String(cString: strerror(errno)))")
+            }
+        } else {
+            // link() fails if the name exists: never replaces a file created meanwhile.
+            guard link(tmp, path) == 0 else {
+                let exists = errno == EEXIST
+                throw ETrustError.environment("\(path): \(exists ? "already exists; refusing to overwrite it" : String(cString: strerror(errno)))",
+                                              code: exists ? .alreadyExists : .io)
+            }
+            unlink(tmp)
         }
         ok = true
-        let dfd = open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY)
+        guard durable else { return }
+        let dfd = open(dir, O_RDONLY | O_DIRECTORY)
         if dfd >= 0 { fsync(dfd); close(dfd) }
     }
 
-    public static func write(_ text: String, to path: String, mode: mode_t = 0o644) throws {
-        try write(Array(text.utf8), to: path, mode: mode)
+    public static func write(_ text: String, to path: String, mode: mode_t = 0o644, durable: Bool = true) throws {
+        try write(Array(text.utf8), to: path, mode: mode, durable: durable)
     }
 }

@@ -21,7 +21,7 @@ public enum PEM {
         var result: [(String, [UInt8])] = []
         var current: String? = nil
         var body = ""
-        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r" }) {
+        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0.isNewline }) {
             let line = rawLine.trimmingCharacters(in: .whitespaces)
             if current == nil {
                 if line.hasPrefix("-----BEGIN "), line.hasSuffix("-----") {

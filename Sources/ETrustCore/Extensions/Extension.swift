@@ -169,6 +169,10 @@ extension Extension {
     }
 
     public static func keyUsage(_ bits: Set<KeyUsageBit>) -> Extension {
+        guard !bits.isEmpty else {
+            // An empty named bit list is the zero-length BIT STRING (X.690 11.2.2).
+            return Extension(oid: ExtensionOID.keyUsage, critical: true, value: [0x03, 0x01, 0x00])
+        }
         let highest = bits.map(\.rawValue).max() ?? 0
         let byteCount = highest / 8 + 1
         var bytes = [UInt8](repeating: 0, count: byteCount)

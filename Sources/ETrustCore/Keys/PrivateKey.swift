@@ -105,7 +105,9 @@ public struct PrivateKey: Sendable {
             }
         }
         // DER: try encrypted first.
-        if let key = try? decrypt(bytes, passphrase: passphrase, what: what) { return key }
+        do { return try decrypt(bytes, passphrase: passphrase, what: what) } catch let e as ETrustError where e.code != .malformedInput {
+            throw e
+        } catch {}
         if allowUnencrypted, let key = try? plain(bytes, what: what) { return key }
         clearOpenSSLErrors()
         throw ETrustError.badInput("\(what): not a readable PKCS#8 private key, or wrong passphrase", code: .wrongPassphrase)
@@ -150,7 +152,7 @@ public struct PrivateKey: Sendable {
             throw ETrustError.environment("\(path): a key file already exists; refusing to overwrite it", code: .alreadyExists)
         }
         let pem = try encryptedPKCS8PEM(passphrase: passphrase, iterations: iterations)
-        try AtomicFile.write(Array(pem.utf8), to: path, mode: 0o600)
+        try AtomicFile.write(Array(pem.utf8), to: path, mode: 0o600, replace: false)
     }
 
     public static func load(fromFile path: String, passphrase: [UInt8]?, allowUnencrypted: Bool = false) throws -> PrivateKey {

@@ -18,7 +18,7 @@ public struct PublicKey: Sendable {
         do {
             let node = try DER.parse(spki)
             (algorithmOID, parameterOID, keyBits) = try DER.sequence(node, identifier: .sequence) { nodes in
-                let (alg, param): (ASN1ObjectIdentifier, ASN1ObjectIdentifier?) = try DER.sequence(nodes.next()!, identifier: .sequence) { inner in
+                let (alg, param): (ASN1ObjectIdentifier, ASN1ObjectIdentifier?) = try DER.sequence(try PublicKey.next(&nodes), identifier: .sequence) { inner in
                     let oid = try ASN1ObjectIdentifier(derEncoded: &inner)
                     var param: ASN1ObjectIdentifier? = nil
                     if let p = inner.next(), p.identifier == .objectIdentifier {
@@ -71,6 +71,11 @@ public struct PublicKey: Sendable {
             self.handle = EVPKeyHandle(takingOwnership: key)
             self.kind = algorithmOID == ASN1ObjectIdentifier.ed448 ? .ed448 : .other(oid: algorithmOID.description)
         }
+    }
+
+    static func next(_ nodes: inout ASN1NodeCollection.Iterator) throws -> ASN1Node {
+        guard let n = nodes.next() else { throw ETrustError.badInput("malformed SubjectPublicKeyInfo") }
+        return n
     }
 
     private static func curveName(oid: ASN1ObjectIdentifier) -> String {

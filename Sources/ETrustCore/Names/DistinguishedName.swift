@@ -59,11 +59,18 @@ public struct DistinguishedName: Sendable, Hashable, CustomStringConvertible {
 
     public init(der: [UInt8]) throws {
         clearOpenSSLErrors()
+        var consumed = 0
         let name: OpaquePointer? = der.withUnsafeBufferPointer { buf in
             var p = buf.baseAddress
-            return d2i_X509_NAME(nil, &p, buf.count)
+            let n = d2i_X509_NAME(nil, &p, buf.count)
+            if let p, let base = buf.baseAddress { consumed = p - base }
+            return n
         }
         guard let name else { throw ETrustError.openSSL("d2i_X509_NAME", category: .badInput, code: .invalidName) }
+        guard consumed == der.count else {
+            X509_NAME_free(name)
+            throw ETrustError.badInput("distinguished name has trailing data", code: .invalidName)
+        }
         defer { X509_NAME_free(name) }
         self.der = der
         self.rdns = try DistinguishedName.read(name)
@@ -135,13 +142,15 @@ enum RFC4514 {
     ]
 
     static func parse(_ text: String) throws -> [[AVA]] {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        // Only leading blanks are insignificant here: a trailing "\ " is an escaped space.
+        let trimmed = String(text.drop(while: { $0 == " " }))
         guard !trimmed.isEmpty else { throw ETrustError.badInput("empty distinguished name", code: .invalidName) }
         var rdns: [[AVA]] = [[]]
         var type = ""
         var value: [UInt8] = []
         var inValue = false
         var sawAny = false
+        var protectedLength = 0   // value bytes up to the last escaped one, never trimmed
         let chars = Array(trimmed.utf8)
         var i = 0
         func finishAVA() throws {
@@ -150,7 +159,7 @@ enum RFC4514 {
                 throw ETrustError.badInput("malformed DN '\(text)': expected TYPE=value", code: .invalidName)
             }
             // Unescaped trailing spaces are not part of the value (RFC 4514 3).
-            while let last = value.last, last == UInt8(ascii: " ") { value.removeLast() }
+            while value.count > protectedLength, let last = value.last, last == UInt8(ascii: " ") { value.removeLast() }
             guard let v = String(bytes: value, encoding: .utf8) else {
                 throw ETrustError.badInput("malformed DN '\(text)': value is not UTF-8", code: .invalidName)
             }
@@ -158,7 +167,7 @@ enum RFC4514 {
                 throw ETrustError.badInput("malformed DN '\(text)': empty value for \(t)", code: .invalidName)
             }
             rdns[rdns.count - 1].append(AVA(type: t, value: v))
-            type = ""; value = []; inValue = false; sawAny = true
+            type = ""; value = []; inValue = false; sawAny = true; protectedLength = 0
         }
         while i < chars.count {
             let c = chars[i]
@@ -182,9 +191,9 @@ enum RFC4514 {
                 }
                 let n = chars[i + 1]
                 if let h = hexValue(n), i + 2 < chars.count, let l = hexValue(chars[i + 2]) {
-                    value.append(h << 4 | l); i += 3
+                    value.append(h << 4 | l); i += 3; protectedLength = value.count
                 } else if "\\,+\"<>;= #".utf8.contains(n) {
-                    value.append(n); i += 2
+                    value.append(n); i += 2; protectedLength = value.count
                 } else {
                     throw ETrustError.badInput("malformed DN '\(text)': invalid escape", code: .invalidName)
                 }
