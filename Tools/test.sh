@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs every test of etrust on a fresh Debian 12 machine: installs what is missing (Debian packages
+# with apt-get, pkilint and pyca/cryptography into a virtual environment under .build/), builds,
+# then runs the whole suite. Nothing is skipped; a missing tool fails the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+need_apt=()
+for pkg in libssl-dev libsqlite3-dev openssl python3-venv; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "== installing ${need_apt[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+venv="$root/.build/venv"
+if [ ! -x "$venv/bin/lint_pkix_cert" ] || ! "$venv/bin/python" -c "import cryptography" 2>/dev/null; then
+  echo "== creating $venv (pkilint, cryptography)"
+  mkdir -p "$root/.build"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check pkilint cryptography
+fi
+export ETRUST_VENV="$venv"
+
+echo "== building"
+set +e
+swift build --build-tests 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Write|Wrapping)'
+status=${PIPESTATUS[0]}
+set -e
+[ "$status" -eq 0 ] || { echo "build failed"; exit "$status"; }
+export ETRUST_BIN="$(swift build --show-bin-path)/etrust"
+
+echo "== testing"
+swift test --skip-build "$@"
