@@ -77,30 +77,52 @@ extension Authority {
         let context = IssuanceContext(caName: caName, issuer: issuer, signer: signer, profiles: profiles, plans: plans,
                                       now: now, requester: requester)
 
-        var all: [IssuanceResult] = []
-        all.reserveCapacity(requests.count)
+        // Groups are pipelined: while group N is committed and released on this thread, group
+        // N+1 is already being judged and signed on the other cores.
         let groupSize = max(1, home.config.batchCommitSize)
-        var start = 0
-        while start < requests.count {
-            let group = Array(requests[start..<min(start + groupSize, requests.count)])
-            let slots = ResultSlots(group.count)
-            DispatchQueue.concurrentPerform(iterations: group.count) { i in
-                let (result, event) = context.prepare(group[i])
+        let groups = stride(from: 0, to: requests.count, by: groupSize).map { $0..<min($0 + groupSize, requests.count) }
+        @Sendable func prepare(_ range: Range<Int>) -> ResultSlots {
+            let slots = ResultSlots(range.count)
+            DispatchQueue.concurrentPerform(iterations: range.count) { i in
+                let (result, event) = context.prepare(requests[range.lowerBound + i])
                 slots.slots[i] = result
                 slots.events[i] = event
             }
-            let results = slots.slots.map { $0! }
-            let records = results.compactMap { r -> CertificateRecord? in if case .issued(_, let rec) = r { return rec }; return nil }
-            let events = slots.events.compactMap { $0 }
-            if !records.isEmpty || !events.isEmpty {
-                try store.insert(certificates: records, events: events)
+            return slots
+        }
+        var all: [IssuanceResult] = []
+        all.reserveCapacity(requests.count)
+        guard let first = groups.first else { return [] }
+        var current = prepare(first)
+        for (g, range) in groups.enumerated() {
+            let next = PendingSlots()
+            let worker = DispatchGroup()
+            if g + 1 < groups.count {
+                let nextRange = groups[g + 1]
+                DispatchQueue.global().async(group: worker) { next.value = prepare(nextRange) }
             }
-            try release(results.enumerated().map { (start + $0.offset, $0.element) })
+            let results = current.slots.map { $0! }
+            let records = results.compactMap { r -> CertificateRecord? in if case .issued(_, let rec) = r { return rec }; return nil }
+            let events = current.events.compactMap { $0 }
+            do {
+                if !records.isEmpty || !events.isEmpty {
+                    try store.insert(certificates: records, events: events)
+                }
+                try release(results.enumerated().map { (range.lowerBound + $0.offset, $0.element) })
+            } catch {
+                worker.wait()   // never leave a signing thread running past a failure
+                throw error
+            }
             all += results
-            start += group.count
+            worker.wait()
+            if let n = next.value { current = n }
         }
         return all
     }
+}
+
+private final class PendingSlots: @unchecked Sendable {
+    var value: ResultSlots?
 }
 
 /// Immutable inputs of the parallel part of issuance.

@@ -109,6 +109,7 @@ struct Issue: ParsableCommand {
             }
         }
         let authority = try options.openAuthority()
+        try authority.unlock(ca: ca)
         let progress = Progress(total: requests.count, enabled: Output.stderrIsTerminal && !options.json)
         let started = DispatchTime.now()
         var released = 0
@@ -116,7 +117,7 @@ struct Issue: ParsableCommand {
             // Each group is committed before its certificates are written out.
             if let out {
                 for (_, result) in group {
-                    if let c = result.certificate { try AtomicFile.write(c.pem, to: FilePath.join(out, "\(c.serialHex).pem"), durable: false) }
+                    if let c = result.certificate { try AtomicFile.writeCopy(Array(c.pem.utf8), to: FilePath.join(out, "\(c.serialHex).pem")) }
                 }
             }
             released += group.count

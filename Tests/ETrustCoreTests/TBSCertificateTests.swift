@@ -250,3 +250,34 @@ struct TBSCertificateTests {
         #expect(try Certificate(der: broken).isSigned(by: caPub) == false)
     }
 }
+
+@Suite("Signed certificates")
+struct SignedCertificateTests {
+    /// TBSCertificate.sign builds the Certificate from the fields it encoded instead of parsing the
+    /// DER back; this proves the two agree, for short and long (multi-byte length) signatures.
+    @Test("sign() returns the same values a parse of its DER gives", arguments: [KeyAlgorithm.ecP256, .ecP384, .rsa2048, .ed25519])
+    func signMatchesParse(_ algorithm: KeyAlgorithm) throws {
+        let key = try PrivateKey.generate(algorithm)
+        let signer = try Signer(key: key)
+        let name = try DistinguishedName(parsing: "CN=Signed,O=etrust,C=TG")
+        let spki = try key.subjectPublicKeyInfo
+        let tbs = TBSCertificate(serial: [0x00, 0x7f, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07], signatureAlgorithm: signer.algorithm,
+                                 issuer: name, notBefore: Date(timeIntervalSince1970: 1_780_000_000.75),
+                                 notAfter: Date(timeIntervalSince1970: 2_600_000_000), subject: name, subjectPublicKeyInfo: spki,
+                                 extensions: [.basicConstraints(ca: true, pathLength: 0), .keyUsage([.keyCertSign, .cRLSign])])
+        let signed = try tbs.sign(with: signer)
+        let parsed = try Certificate(der: signed.der)
+        #expect(signed.tbsDER.elementsEqual(parsed.tbsDER))
+        #expect(signed.serial == parsed.serial)
+        #expect(signed.serialHex == parsed.serialHex)
+        #expect(signed.issuer == parsed.issuer)
+        #expect(signed.subject == parsed.subject)
+        #expect(signed.notBefore == parsed.notBefore)
+        #expect(signed.notAfter == parsed.notAfter)
+        #expect(signed.subjectPublicKeyInfo == parsed.subjectPublicKeyInfo)
+        #expect(signed.extensions == parsed.extensions)
+        #expect(signed.signatureAlgorithm == parsed.signatureAlgorithm)
+        #expect(signed.signature == parsed.signature)
+        #expect(try parsed.isSigned(by: try key.publicKey))
+    }
+}

@@ -80,6 +80,26 @@ public struct Certificate: Sendable, Hashable {
         }
     }
 
+    /// A certificate just signed from `fields` (see TBSCertificate.sign).
+    init(der: [UInt8], tbsRange: Range<Int>, fields: TBSCertificate, signature: [UInt8]) {
+        self.der = der
+        self.tbsDER = der[tbsRange]
+        self.version = 3
+        self.serial = Array(fields.serial.drop(while: { $0 == 0 }))
+        self.issuer = fields.issuer
+        self.subject = fields.subject
+        self.notBefore = Date(timeIntervalSince1970: floor(fields.notBefore.timeIntervalSince1970))
+        self.notAfter = Date(timeIntervalSince1970: floor(fields.notAfter.timeIntervalSince1970))
+        self.subjectPublicKeyInfo = fields.subjectPublicKeyInfo
+        self.extensions = fields.extensions
+        self.signatureAlgorithm = fields.signatureAlgorithm
+        self.signature = signature
+    }
+
+    static func lengthOfTLVHeader(contentLength n: Int) -> Int {
+        n < 0x80 ? 2 : n < 0x100 ? 3 : n < 0x10000 ? 4 : 5
+    }
+
     /// The first certificate of a PEM or DER input.
     public init(bytes: [UInt8], what: String = "certificate") throws {
         let blocks = try InputFile.derBlocks(bytes, labels: ["CERTIFICATE", "TRUSTED CERTIFICATE"], what: what)
@@ -93,19 +113,12 @@ public struct Certificate: Sendable, Hashable {
 
     static func parseTime(_ node: ASN1Node?) throws -> Date {
         guard let node else { throw ETrustError.badInput("missing time") }
-        var c = DateComponents()
-        c.timeZone = TimeZone(identifier: "UTC")
         if node.identifier == .utcTime {
             let t = try UTCTime(derEncoded: node)
-            (c.year, c.month, c.day, c.hour, c.minute, c.second) = (t.year, t.month, t.day, t.hours, t.minutes, t.seconds)
-        } else {
-            let t = try GeneralizedTime(derEncoded: node)
-            (c.year, c.month, c.day, c.hour, c.minute, c.second) = (t.year, t.month, t.day, t.hours, t.minutes, t.seconds)
+            return UTCFields(year: t.year, month: t.month, day: t.day, hour: t.hours, minute: t.minutes, second: t.seconds).date
         }
-        var cal = Calendar(identifier: .gregorian)
-        cal.timeZone = TimeZone(identifier: "UTC")!
-        guard let d = cal.date(from: c) else { throw ETrustError.badInput("invalid time") }
-        return d
+        let t = try GeneralizedTime(derEncoded: node)
+        return UTCFields(year: t.year, month: t.month, day: t.day, hour: t.hours, minute: t.minutes, second: t.seconds).date
     }
 
     static func parseExtensions(_ node: ASN1Node) throws -> [Extension] {

@@ -53,10 +53,8 @@ public struct TBSCertificate: Sendable {
 
     /// RFC 5280 4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050; whole seconds, Zulu.
     static func serializeTime(_ date: Date, into s: inout DER.Serializer) throws {
-        var cal = Calendar(identifier: .gregorian)
-        cal.timeZone = TimeZone(identifier: "UTC")!
-        let c = cal.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
-        let (y, mo, d, h, mi, se) = (c.year!, c.month!, c.day!, c.hour!, c.minute!, c.second!)
+        let c = UTCFields(date)
+        let (y, mo, d, h, mi, se) = (c.year, c.month, c.day, c.hour, c.minute, c.second)
         if y < 2050 {
             try s.serialize(try UTCTime(year: y, month: mo, day: d, hours: h, minutes: mi, seconds: se))
         } else {
@@ -77,6 +75,9 @@ public struct TBSCertificate: Sendable {
             s.serializeRawBytes(signatureAlgorithm.algorithmIdentifierDER)
             try s.serialize(ASN1BitString(bytes: ArraySlice(signature)))
         }
-        return try Certificate(der: s.serializedBytes)
+        let der = s.serializedBytes
+        // The fields are known: no need to parse back what was just encoded.
+        let header = der.count - tbs.count - signatureAlgorithm.algorithmIdentifierDER.count - (signature.count + 1) - Certificate.lengthOfTLVHeader(contentLength: signature.count + 1)
+        return Certificate(der: der, tbsRange: header..<(header + tbs.count), fields: self, signature: signature)
     }
 }

@@ -57,4 +57,14 @@ public enum AtomicFile {
     public static func write(_ text: String, to path: String, mode: mode_t = 0o644, durable: Bool = true) throws {
         try write(Array(text.utf8), to: path, mode: mode, durable: durable)
     }
+
+    /// A plain create-and-write, for copies of what the database already holds durably (the
+    /// per-certificate files of a batch): no temp file, so no inode churn on large batches.
+    public static func writeCopy(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw ETrustError.environment("\(path): cannot create file: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let n = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
+        guard n == bytes.count else { throw ETrustError.environment("\(path): write failed: \(String(cString: strerror(errno)))") }
+    }
 }

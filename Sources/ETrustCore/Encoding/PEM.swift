@@ -16,32 +16,46 @@ public enum PEM {
         return out
     }
 
-    /// All PEM blocks of `text` with the given labels, in order.
+    /// All PEM blocks of `text` with the given labels, in order. Text outside blocks (as openssl
+    /// writes before a certificate) and RFC 1421 headers inside are ignored.
     public static func decodeAll(_ text: String, labels: Set<String>) throws -> [(label: String, der: [UInt8])] {
         var result: [(String, [UInt8])] = []
         var current: String? = nil
-        var body = ""
-        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0.isNewline }) {
-            let line = rawLine.trimmingCharacters(in: .whitespaces)
+        var body: [UInt8] = []
+        let begin = Array("-----BEGIN ".utf8), end = Array("-----END ".utf8), dashes = Array("-----".utf8)
+        var utf8 = text.utf8.makeIterator()
+        var line: [UInt8] = []
+        var done = false
+        while !done {
+            line.removeAll(keepingCapacity: true)
+            while true {
+                guard let b = utf8.next() else { done = true; break }
+                if b == 0x0a { break }
+                line.append(b)
+            }
+            // Trim blanks and CR.
+            var lo = 0, hi = line.count
+            while lo < hi, line[lo] == 0x20 || line[lo] == 0x09 || line[lo] == 0x0d { lo += 1 }
+            while hi > lo, line[hi - 1] == 0x20 || line[hi - 1] == 0x09 || line[hi - 1] == 0x0d { hi -= 1 }
+            let l = line[lo..<hi]
             if current == nil {
-                if line.hasPrefix("-----BEGIN "), line.hasSuffix("-----") {
-                    let label = String(line.dropFirst(11).dropLast(5))
-                    current = label
-                    body = ""
+                if l.starts(with: begin), l.count > begin.count + dashes.count, l.suffix(5).elementsEqual(dashes) {
+                    current = String(decoding: l.dropFirst(begin.count).dropLast(dashes.count), as: UTF8.self)
+                    body.removeAll(keepingCapacity: true)
                 }
-            } else if line.hasPrefix("-----END ") {
+            } else if l.starts(with: end) {
                 let label = current!
                 current = nil
-                guard line == "-----END \(label)-----" else {
+                guard String(decoding: l, as: UTF8.self) == "-----END \(label)-----" else {
                     throw ETrustError.badInput("PEM block \(label) has a mismatched END line")
                 }
                 guard labels.contains(label) else { continue }
-                guard let data = Data(base64Encoded: body), !data.isEmpty else {
+                guard let data = Data(base64Encoded: Data(body)), !data.isEmpty else {
                     throw ETrustError.badInput("PEM block \(label) is not valid base64")
                 }
                 result.append((label, [UInt8](data)))
-            } else if !line.contains(":") {
-                body += line
+            } else if !l.contains(UInt8(ascii: ":")) {
+                body.append(contentsOf: l)
             }
         }
         if let current { throw ETrustError.badInput("PEM block \(current) is truncated (no END line)") }
@@ -70,20 +84,32 @@ public enum InputFile {
     public static let maximumSize = 1 << 20
 
     public static func read(_ path: String) throws -> [UInt8] {
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw ETrustError.badInput("\(path): no such file", code: .notFound)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ENOENT { throw ETrustError.badInput("\(path): no such file", code: .notFound) }
+            throw ETrustError.badInput("\(path): cannot be read: \(String(cString: strerror(errno)))", code: .io)
         }
-        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-        if let size = attributes?[.size] as? NSNumber, size.intValue > maximumSize {
-            throw ETrustError.badInput("\(path): file is \(size.intValue) bytes, over the 1 MiB limit", code: .inputTooLarge)
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            throw ETrustError.badInput("\(path): not a regular file", code: .io)
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ETrustError.badInput("\(path): cannot be read", code: .io)
+        if st.st_size > maximumSize {
+            throw ETrustError.badInput("\(path): file is \(st.st_size) bytes, over the 1 MiB limit", code: .inputTooLarge)
         }
-        if data.count > maximumSize {
+        var bytes = [UInt8](repeating: 0, count: Int(st.st_size) + 1)
+        var total = 0
+        while total < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress! + total, $0.count - total) }
+            if n < 0 { if errno == EINTR { continue }; throw ETrustError.badInput("\(path): read failed", code: .io) }
+            if n == 0 { break }
+            total += n
+        }
+        if total > maximumSize {
             throw ETrustError.badInput("\(path): file is over the 1 MiB limit", code: .inputTooLarge)
         }
-        return [UInt8](data)
+        bytes.removeSubrange(total...)
+        return bytes
     }
 
     /// DER blocks of the given PEM labels, or the whole file as one DER block.

@@ -72,9 +72,40 @@ public enum RFC3339 {
         throw ETrustError.badInput("invalid time '\(text)' (use RFC 3339, e.g. 2026-01-31T12:00:00Z)", code: .invalidArgument)
     }
 
+    /// `2026-01-31T12:00:00Z`, whole seconds, UTC. Computed with gmtime_r: a formatter object per
+    /// call costs more than signing a certificate.
     public static func format(_ date: Date) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime]
-        return f.string(from: date)
+        let t = UTCFields(date)
+        func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        let year = t.year < 1000 ? String(repeating: "0", count: 4 - String(t.year).count) + String(t.year) : String(t.year)
+        return "\(year)-\(two(t.month))-\(two(t.day))T\(two(t.hour)):\(two(t.minute)):\(two(t.second))Z"
+    }
+}
+
+/// Broken-down UTC time (whole seconds), to and from Date without Calendar or formatters.
+public struct UTCFields: Sendable, Equatable {
+    public var year, month, day, hour, minute, second: Int
+
+    public init(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) {
+        (self.year, self.month, self.day, self.hour, self.minute, self.second) = (year, month, day, hour, minute, second)
+    }
+
+    public init(_ date: Date) {
+        var t = time_t(floor(date.timeIntervalSince1970))
+        var tm = tm()
+        gmtime_r(&t, &tm)
+        self.init(year: Int(tm.tm_year) + 1900, month: Int(tm.tm_mon) + 1, day: Int(tm.tm_mday),
+                  hour: Int(tm.tm_hour), minute: Int(tm.tm_min), second: Int(tm.tm_sec))
+    }
+
+    public var date: Date {
+        var tm = tm()
+        tm.tm_year = Int32(year - 1900)
+        tm.tm_mon = Int32(month - 1)
+        tm.tm_mday = Int32(day)
+        tm.tm_hour = Int32(hour)
+        tm.tm_min = Int32(minute)
+        tm.tm_sec = Int32(second)
+        return Date(timeIntervalSince1970: TimeInterval(timegm(&tm)))
     }
 }
