@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The main job on a fresh machine: build etrust, create a CA home with embedded SQLite, a national
+# root and an issuing CA, issue one certificate of every end-entity profile, check each with the
+# openssl CLI, and print what was done.
+#   Tools/demo.sh [HOME]        (default ./demo-home; an existing demo home is replaced)
+#   Tools/demo.sh --update-certs  also copies the CA certificates into Certs/
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+update_certs=no
+home="$root/demo-home"
+for a in "$@"; do
+  case "$a" in
+    --update-certs) update_certs=yes ;;
+    *) home=$a ;;
+  esac
+done
+
+need_apt=()
+for pkg in libssl-dev libsqlite3-dev openssl; do dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg"); done
+if [ ${#need_apt[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+echo "== building etrust (release)"
+swift build -c release --product etrust 2>&1 | grep -E "error|warning: unre|Compiling etrust|Build" || true
+etrust="$root/.build/release/etrust"
+[ -x "$etrust" ] || { echo "build failed"; exit 1; }
+
+# The demo's CA keys are encrypted with this passphrase (a real CA uses --passphrase-file or a prompt).
+export ETRUST_PASSPHRASE=${ETRUST_PASSPHRASE:-demo-passphrase-change-me}
+if [ -e "$home" ]; then
+  [ -f "$home/etrust.yaml" ] || { echo "$home exists and is not an etrust home; choose another path"; exit 2; }
+  rm -rf "$home"
+fi
+say() { printf '\n\033[1m%s\033[0m\n' "$*"; }
+
+say "1. A new CA home with embedded SQLite: $home"
+"$etrust" init --home "$home"
+
+say "2. The national root (EC P-384, profile root-ca) and an issuing CA (EC P-256, profile sub-ca)"
+"$etrust" ca create root --home "$home" --key ec-p384 --subject "CN=Demo National Root CA,O=Demo e-Trust Authority,C=TG"
+"$etrust" ca create citizens --home "$home" --parent root --subject "CN=Demo Citizen Issuing CA,O=Demo e-Trust Authority,C=TG"
+"$etrust" ca list --home "$home"
+
+say "3. One certificate of every end-entity profile (requests made with openssl req)"
+work="$home/demo-requests"
+mkdir -p "$work"
+issue() { # profile subject [extra flags...]
+  local profile=$1 subject=$2; shift 2
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "$subject" \
+    -keyout "$work/$profile.key" -out "$work/$profile.csr" 2>/dev/null
+  chmod 600 "$work/$profile.key"
+  "$etrust" issue --home "$home" --ca citizens --profile "$profile" --csr "$work/$profile.csr" --out "$work/$profile.pem" "$@"
+}
+issue citizen-authentication "/CN=Ama Mensah/GN=Ama/SN=Mensah/C=TG" --san email:ama.mensah@example.org
+issue citizen-signing "/CN=Ama Mensah/GN=Ama/SN=Mensah/serialNumber=IDCTG-1234567/C=TG"
+issue organisation-seal "/CN=Demo Market Seal/O=Demo Market SARL/organizationIdentifier=VATTG-7654321/C=TG"
+issue tls-server "/CN=shop.example.org" --san dns:shop.example.org,dns:www.shop.example.org
+issue tls-client "/CN=tax-service/O=Demo Revenue Office/C=TG"
+issue ocsp-signing "/CN=Demo OCSP Responder/O=Demo e-Trust Authority/C=TG"
+issue timestamping "/CN=Demo Time-Stamping Unit/O=Demo e-Trust Authority/C=TG"
+
+say "4. A refusal: a TLS server certificate asked for 1000 days (the CA/B Forum allows 200 since 2026-03-15)"
+"$etrust" issue --home "$home" --ca citizens --profile tls-server --csr "$work/tls-server.csr" \
+  --san dns:shop.example.org --validity 1000d || echo "(exit $? as expected: refused by the profile)"
+
+say "5. Independent check: openssl verify of every certificate against the root"
+for f in "$work"/*.pem; do
+  openssl verify -CAfile "$home/certs/root.pem" -untrusted "$home/certs/citizens.pem" "$f"
+done
+
+say "6. The certificate database"
+"$etrust" list --home "$home"
+
+if [ "$update_certs" = yes ]; then
+  cp "$home/certs/root.pem" Certs/demo-root.pem
+  cp "$home/certs/citizens.pem" Certs/demo-citizens.pem
+  cp "$work/tls-server.pem" Certs/demo-tls-server.pem
+  cp "$work/citizen-signing.pem" Certs/demo-citizen-signing.pem
+  echo "updated Certs/"
+fi
+say "Done. Home: $home (keys in $home/keys, encrypted, mode 0600; database $home/etrust.db)"
