@@ -26,16 +26,18 @@ let package = Package(
             "ETrustCore",
             .product(name: "Yams", package: "Yams"),
         ]),
-        .target(name: "ETrustStore", dependencies: ["ETrustCore", "CSQLite"]),
-        .target(name: "ETrustCA", dependencies: ["ETrustCore", "ETrustPolicy", "ETrustStore"]),
+        .target(name: "ETrustAudit", dependencies: ["ETrustCore"]),
+        .target(name: "ETrustStore", dependencies: ["ETrustCore", "ETrustAudit", "CSQLite"]),
+        .target(name: "ETrustCA", dependencies: ["ETrustCore", "ETrustPolicy", "ETrustStore", "ETrustAudit"]),
         .executableTarget(name: "etrust", dependencies: [
-            "ETrustCA", "ETrustCore", "ETrustPolicy", "ETrustStore",
+            "ETrustCA", "ETrustCore", "ETrustPolicy", "ETrustStore", "ETrustAudit",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "ETrustTestSupport", dependencies: ["ETrustCA"], path: "Tests/ETrustTestSupport"),
         .testTarget(name: "ETrustCoreTests", dependencies: ["ETrustCore", "ETrustTestSupport", "COpenSSL"]),
         .testTarget(name: "ETrustPolicyTests", dependencies: ["ETrustPolicy", "ETrustTestSupport"]),
         .testTarget(name: "ETrustCATests", dependencies: ["ETrustCA", "ETrustTestSupport"]),
+        .testTarget(name: "ETrustAuditTests", dependencies: ["ETrustAudit", "ETrustCA", "ETrustStore", "ETrustTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["ETrustTestSupport"]),
     ]
 )

@@ -21,6 +21,7 @@ public final class Authority {
         self.passphrase = passphrase
         self.profiles = try home.loadProfiles()
         self.store = try SQLiteStore(path: home.databasePath)
+        self.store.auditEnabled = home.config.auditEnabled
         self.requester = ProcessInfo.processInfo.environment["USER"] ?? "uid:\(getuid())"
     }
 

@@ -44,14 +44,15 @@ public struct Home: Sendable {
         do {
             try fm.createDirectory(atPath: staging, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o750])
             for d in ["keys"] { try fm.createDirectory(atPath: staging + "/" + d, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700]) }
-            for d in ["certs", "pub", "pub/ca", "pub/crl", "policies"] {
+            for d in ["certs", "pub", "pub/ca", "pub/crl", "pub/audit", "policies"] {
                 try fm.createDirectory(atPath: staging + "/" + d, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
             }
-            try AtomicFile.write(HomeConfig.defaultText, to: staging + "/" + HomeConfig.fileName, mode: 0o640)
+            let configText = HomeConfig.newHomeText()
+            try AtomicFile.write(configText, to: staging + "/" + HomeConfig.fileName, mode: 0o640)
             for (name, text) in EmbeddedProfiles.files {
                 try AtomicFile.write(text, to: staging + "/policies/" + name, mode: 0o644)
             }
-            let config = try HomeConfig.parse(HomeConfig.defaultText, file: HomeConfig.fileName)
+            let config = try HomeConfig.parse(configText, file: HomeConfig.fileName)
             let store = try SQLiteStore(path: staging + "/" + config.databasePath)
             let now = clock.now()
             let events = try EmbeddedProfiles.files.keys.sorted().map { name in

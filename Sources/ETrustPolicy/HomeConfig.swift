@@ -14,6 +14,10 @@ public struct HomeConfig: Sendable {
     public var keyIterations: Int32
     /// Certificates per durable commit in a batch (record before release holds per group).
     public var batchCommitSize: Int
+    /// The audit log's origin line (C2SP checkpoint), unique per home; and whether the log is
+    /// kept at all (off only to measure its cost).
+    public var auditOrigin: String
+    public var auditEnabled: Bool
 
     public static let fileName = "etrust.yaml"
 
@@ -34,8 +38,17 @@ public struct HomeConfig: Sendable {
           pbkdf2Iterations: 600000
         issuance:
           batchCommitSize: 500
+        audit:
+          # Origin line of the signed checkpoints of this home's audit log (C2SP tlog-checkpoint).
+          origin: etrust.local/HOME-ID
 
         """
+
+    /// The default configuration for a new home, with a fresh audit origin.
+    public static func newHomeText() -> String {
+        let id = (0..<8).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        return defaultText.replacingOccurrences(of: "HOME-ID", with: id)
+    }
 
     public static func load(home: String) throws -> HomeConfig {
         let path = FilePath.join(home, fileName)
@@ -51,10 +64,11 @@ public struct HomeConfig: Sendable {
 
     public static func parse(_ text: String, file: String) throws -> HomeConfig {
         let root = try StrictYAML.load(text, file: file)
-        let m = try root.mapping(allowed: ["version", "publicBaseURL", "documentsBaseURL", "database", "policies", "keys", "issuance"])
+        let m = try root.mapping(allowed: ["version", "publicBaseURL", "documentsBaseURL", "database", "policies", "keys", "issuance", "audit"])
         if let v = m["version"], try v.int() != 1 { throw v.fail("unsupported configuration version") }
         var c = HomeConfig(publicBaseURL: "http://pki.example.org", documentsBaseURL: "https://pki.example.org", databaseEngine: .sqlite, databasePath: "etrust.db",
-                           policiesDirectory: "policies", keyIterations: 600_000, batchCommitSize: 500)
+                           policiesDirectory: "policies", keyIterations: 600_000, batchCommitSize: 500,
+                           auditOrigin: "etrust.local/unnamed", auditEnabled: true)
         if let u = m["publicBaseURL"] {
             c.publicBaseURL = try u.string()
             guard c.publicBaseURL.hasPrefix("http://") else { throw u.fail("publicBaseURL must be an http:// URL (RFC 5280 CDP/AIA)") }
@@ -81,6 +95,16 @@ public struct HomeConfig: Sendable {
         if let i = m["issuance"] {
             let im = try i.mapping(allowed: ["batchCommitSize"])
             c.batchCommitSize = try im["batchCommitSize"]?.int(min: 1, max: 100_000) ?? 500
+        }
+        if let a = m["audit"] {
+            let am = try a.mapping(allowed: ["origin", "enabled"])
+            if let o = am["origin"] {
+                c.auditOrigin = try o.string()
+                guard !c.auditOrigin.isEmpty, !c.auditOrigin.contains(where: { $0 == " " || $0 == "\n" || $0 == "+" }) else {
+                    throw o.fail("origin must be one word without spaces or '+'")
+                }
+            }
+            c.auditEnabled = try am["enabled"]?.bool() ?? true
         }
         return c
     }

@@ -50,14 +50,19 @@ public struct CertificateRecord: Sendable {
     }
 }
 
-/// One entry of the append-only event log (the Merkle log of issue 3 is built over these).
+/// One entry of the append-only event log. The store appends it to the Merkle log (issue #3) in
+/// the transaction of the change it records; its leaf is the canonical JSON `payload(index:)`.
 public struct AuditEvent: Sendable {
-    public var type: String          // ca, issue, refuse, revoke, crl, policy, key
+    public var type: String          // ca, key, issue, refuse, policy (revoke, crl, ... later)
     public var time: Date
     public var ca: String?
     public var serialHex: String?
     public var profile: String?
-    /// Canonical JSON (sorted keys, no floats).
+    /// Every field of the event (type, time, ca, serial and profile included), as strings.
+    public var fields: [String: String]
+    /// Position in the log once stored (0-based), nil before.
+    public var index: Int?
+    /// Canonical JSON (sorted keys, no floats) as stored; before storing, without the index.
     public var payload: String
 
     public init(type: String, time: Date, ca: String?, serialHex: String?, profile: String?, fields: [String: String]) {
@@ -68,13 +73,22 @@ public struct AuditEvent: Sendable {
         if let ca { all["ca"] = ca }
         if let serialHex { all["serial"] = serialHex }
         if let profile { all["profile"] = profile }
+        self.fields = all
         self.payload = CanonicalJSON.object(all)
+    }
+
+    /// The leaf text: the fields plus the entry's position, so that moving an entry breaks it.
+    public func payload(index: Int) -> String {
+        CanonicalJSON.object(fields, integers: ["index": index])
     }
 }
 
 public enum CanonicalJSON {
-    public static func object(_ fields: [String: String]) -> String {
-        "{" + fields.keys.sorted().map { "\(string($0)):\(string(fields[$0]!))" }.joined(separator: ",") + "}"
+    public static func object(_ fields: [String: String], integers: [String: Int] = [:]) -> String {
+        var members: [(String, String)] = fields.map { ($0.key, string($0.value)) }
+        for (k, v) in integers { members.append((k, String(v))) }
+        members.sort { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
+        return "{" + members.map { "\(string($0.0)):\($0.1)" }.joined(separator: ",") + "}"
     }
 
     public static func string(_ s: String) -> String {
@@ -116,6 +130,30 @@ public protocol CertificateReader {
     func certificates(serialHex: String) throws -> [CertificateRecord]
     func certificates(matching: CertificateFilter, at: Date) throws -> [CertificateRecord]
     func events() throws -> [AuditEvent]
+}
+
+/// A signed checkpoint of the audit log as stored.
+public struct StoredCheckpoint: Sendable {
+    public var size: Int
+    public var root: [UInt8]
+    public var note: String
+    public var createdAt: Date
+    public init(size: Int, root: [UInt8], note: String, createdAt: Date) {
+        self.size = size; self.root = root; self.note = note; self.createdAt = createdAt
+    }
+}
+
+/// A filter over the audit log.
+public struct EventFilter: Sendable {
+    public var since: Date?
+    public var until: Date?
+    public var type: String?
+    public var serialHex: String?
+    public var ca: String?
+    public var profile: String?
+    public init(since: Date? = nil, until: Date? = nil, type: String? = nil, serialHex: String? = nil, ca: String? = nil, profile: String? = nil) {
+        self.since = since; self.until = until; self.type = type; self.serialHex = serialHex; self.ca = ca; self.profile = profile
+    }
 }
 
 /// Writes: each call is one durable transaction; records and their audit events commit together.

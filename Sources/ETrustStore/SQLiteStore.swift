@@ -1,9 +1,13 @@
+import ETrustAudit
 import ETrustCore
 import Foundation
 
 /// The embedded default store: one SQLite file in the CA home (`etrust.db`).
 public final class SQLiteStore: CertificateStore {
     let db: SQLiteConnection
+    let hasher = MerkleHasher()
+    /// Off only for the benchmark that measures the log's cost (etrust.yaml `audit.enabled`).
+    public var auditEnabled = true
 
     /// Versioned migrations, applied in order, each in its own transaction.
     static let migrations: [String] = [
@@ -41,15 +45,32 @@ public final class SQLiteStore: CertificateStore {
         CREATE INDEX certificates_not_after ON certificates(not_after);
         CREATE INDEX certificates_issued_at ON certificates(issued_at);
         CREATE TABLE events (
-            id INTEGER PRIMARY KEY,
+            id INTEGER PRIMARY KEY,          -- log index + 1, contiguous
             time INTEGER NOT NULL,
             type TEXT NOT NULL,
             ca TEXT,
             serial TEXT,
             profile TEXT,
-            payload TEXT NOT NULL
+            payload TEXT NOT NULL,           -- the leaf: canonical JSON with its index
+            leaf_hash BLOB NOT NULL          -- SHA-256(0x00 || payload), RFC 6962
         );
         CREATE INDEX events_serial ON events(serial);
+        CREATE INDEX events_time ON events(time);
+        -- Hashes of every perfect subtree of the Merkle log (level 0 = leaves): appends and
+        -- proofs read O(log n) of them.
+        CREATE TABLE audit_nodes (
+            level INTEGER NOT NULL,
+            idx INTEGER NOT NULL,
+            hash BLOB NOT NULL,
+            PRIMARY KEY (level, idx)
+        ) WITHOUT ROWID;
+        CREATE TABLE checkpoints (
+            id INTEGER PRIMARY KEY,
+            size INTEGER NOT NULL,
+            root BLOB NOT NULL,
+            note TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        );
         """,
     ]
 
@@ -131,12 +152,23 @@ public final class SQLiteStore: CertificateStore {
         try db.transaction { try insertEvents(events) }
     }
 
+    /// Appends events to the Merkle log inside the caller's transaction: each row carries its
+    /// index in the payload and its leaf hash, and every perfect subtree it completes is stored.
     private func insertEvents(_ events: [AuditEvent]) throws {
-        guard !events.isEmpty else { return }
-        let stmt = try db.prepare("INSERT INTO events(time, type, ca, serial, profile, payload) VALUES (?,?,?,?,?,?)")
-        for e in events {
-            try stmt.run([.int(Int64(e.time.timeIntervalSince1970)), .text(e.type), e.ca.map { .text($0) } ?? .null,
-                          e.serialHex.map { .text($0) } ?? .null, e.profile.map { .text($0) } ?? .null, .text(e.payload)])
+        guard !events.isEmpty, auditEnabled else { return }
+        let size = Int(try db.prepare("SELECT COALESCE(MAX(id), 0) AS n FROM events").query().first?.int("n") ?? 0)
+        var range = try CompactRange(hasher: hasher, size: size, source: self)
+        let stmt = try db.prepare("INSERT INTO events(id, time, type, ca, serial, profile, payload, leaf_hash) VALUES (?,?,?,?,?,?,?,?)")
+        let node = try db.prepare("INSERT INTO audit_nodes(level, idx, hash) VALUES (?,?,?)")
+        for (i, e) in events.enumerated() {
+            let index = size + i
+            let payload = e.payload(index: index)
+            let leaf = hasher.leafHash(payload)
+            try stmt.run([.int(Int64(index + 1)), .int(Int64(e.time.timeIntervalSince1970)), .text(e.type), e.ca.map { .text($0) } ?? .null,
+                          e.serialHex.map { .text($0) } ?? .null, e.profile.map { .text($0) } ?? .null, .text(payload), .blob(leaf)])
+            for c in range.append(leaf) {
+                try node.run([.int(Int64(c.level)), .int(Int64(c.index)), .blob(c.hash)])
+            }
         }
     }
 
@@ -195,11 +227,86 @@ public final class SQLiteStore: CertificateStore {
     }
 
     public func events() throws -> [AuditEvent] {
-        try db.prepare("SELECT * FROM events ORDER BY id").query().map { r in
-            var e = AuditEvent(type: r.text("type") ?? "", time: Date(timeIntervalSince1970: TimeInterval(r.int("time") ?? 0)),
-                               ca: r.text("ca"), serialHex: r.text("serial"), profile: r.text("profile"), fields: [:])
-            e.payload = r.text("payload") ?? ""
-            return e
+        try events(matching: EventFilter())
+    }
+
+    private func event(_ r: Row) -> AuditEvent {
+        var e = AuditEvent(type: r.text("type") ?? "", time: Date(timeIntervalSince1970: TimeInterval(r.int("time") ?? 0)),
+                           ca: r.text("ca"), serialHex: r.text("serial"), profile: r.text("profile"), fields: [:])
+        e.payload = r.text("payload") ?? ""
+        e.index = r.int("id").map { Int($0) - 1 }
+        return e
+    }
+
+    public func events(matching f: EventFilter) throws -> [AuditEvent] {
+        var sql = "SELECT id, time, type, ca, serial, profile, payload FROM events WHERE 1=1"
+        var args: [SQLValue] = []
+        if let s = f.since { sql += " AND time >= ?"; args.append(.int(Int64(s.timeIntervalSince1970))) }
+        if let u = f.until { sql += " AND time <= ?"; args.append(.int(Int64(u.timeIntervalSince1970))) }
+        if let t = f.type { sql += " AND type = ?"; args.append(.text(t)) }
+        if let s = f.serialHex { sql += " AND serial = ?"; args.append(.text(s.lowercased())) }
+        if let c = f.ca { sql += " AND ca = ?"; args.append(.text(c)) }
+        if let p = f.profile { sql += " AND profile = ?"; args.append(.text(p)) }
+        sql += " ORDER BY id"
+        return try db.prepare(sql).query(args).map(event)
+    }
+
+    // MARK: Audit log
+
+    public var auditSize: Int {
+        get throws { Int(try db.prepare("SELECT COALESCE(MAX(id), 0) AS n FROM events").query().first?.int("n") ?? 0) }
+    }
+
+    /// The Merkle root of the first `size` entries, from stored subtrees (O(log n)).
+    public func auditRoot(size: Int) throws -> [UInt8] {
+        try MerkleProofs.root(self, hasher: hasher, size: size)
+    }
+
+    public func inclusionProof(index: Int, size: Int) throws -> [[UInt8]] {
+        try MerkleProofs.inclusionProof(self, hasher: hasher, index: index, size: size)
+    }
+
+    public func consistencyProof(from m: Int, to n: Int) throws -> [[UInt8]] {
+        try MerkleProofs.consistencyProof(self, hasher: hasher, from: m, to: n)
+    }
+
+    public func leafHash(index: Int) throws -> [UInt8]? {
+        try db.prepare("SELECT leaf_hash FROM events WHERE id = ?").query([.int(Int64(index + 1))]).first?.blob("leaf_hash")
+    }
+
+    public func insert(checkpoint c: StoredCheckpoint) throws {
+        try db.transaction {
+            try db.prepare("INSERT INTO checkpoints(size, root, note, created_at) VALUES (?,?,?,?)")
+                .run([.int(Int64(c.size)), .blob(c.root), .text(c.note), .int(Int64(c.createdAt.timeIntervalSince1970))])
         }
+    }
+
+    public func checkpoints() throws -> [StoredCheckpoint] {
+        try db.prepare("SELECT size, root, note, created_at FROM checkpoints ORDER BY id").query().map { r in
+            StoredCheckpoint(size: Int(r.int("size") ?? 0), root: r.blob("root") ?? [], note: r.text("note") ?? "",
+                             createdAt: Date(timeIntervalSince1970: TimeInterval(r.int("created_at") ?? 0)))
+        }
+    }
+
+    /// Streams every entry in log order, as (id, payload, stored leaf hash, stored level-0 node).
+    /// The verifier reads a million rows without building them all in memory.
+    public func forEachAuditEntry(_ body: (Int, String, [UInt8], [UInt8]?) throws -> Void) throws {
+        let stmt = try db.prepare("""
+            SELECT e.id AS id, e.payload AS payload, e.leaf_hash AS leaf_hash, n.hash AS node
+            FROM events e LEFT JOIN audit_nodes n ON n.level = 0 AND n.idx = e.id - 1 ORDER BY e.id
+            """)
+        try stmt.forEach { row in
+            try body(Int(row.int("id") ?? 0), row.text("payload") ?? "", row.blob("leaf_hash") ?? [], row.blob("node"))
+        }
+    }
+}
+
+extension SQLiteStore: SubtreeHashSource {
+    public func subtreeHash(level: Int, index: Int) throws -> [UInt8] {
+        guard let h = try db.prepare("SELECT hash FROM audit_nodes WHERE level = ? AND idx = ?")
+            .query([.int(Int64(level)), .int(Int64(index))]).first?.blob("hash") else {
+            throw ETrustError.environment("audit log: subtree (\(level), \(index)) is missing from the database", code: .database)
+        }
+        return h
     }
 }

@@ -20,14 +20,13 @@ struct CA: ParsableCommand {
         @OptionGroup var options: HomeOptions
 
         func run() throws {
-            let authority = try options.openAuthority()
             var r = Authority.CACreation(name: name, subject: subject)
             r.key = try KeyAlgorithm(parsing: key)
             r.parent = parent
             r.profile = profile
             r.validity = try validity.map { try ValidityDuration(parsing: $0) }
             r.keyStore = keyStore
-            let (record, path) = try authority.createCA(r)
+            let (record, path) = try options.changing { try $0.createCA(r) }
             if options.json {
                 var o = record.certificate.jsonSummary
                 o["name"] = record.name

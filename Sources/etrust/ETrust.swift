@@ -8,7 +8,7 @@ struct ETrust: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "etrust",
         abstract: "A certification authority for national e-trust frameworks.",
-        subcommands: [Init.self, CA.self, Issue.self, ListCertificates.self, Show.self, PolicyCommand.self])
+        subcommands: [Init.self, CA.self, Issue.self, ListCertificates.self, Show.self, PolicyCommand.self, Audit.self])
 
     /// One place maps every failure to the contract's exit codes: refused 1, bad input 2,
     /// environment 3; argument-parser's usage errors (64) become 2.
@@ -34,6 +34,10 @@ struct ETrust: ParsableCommand {
     }
 }
 
+final class PassphraseCache: @unchecked Sendable {
+    var value: [UInt8]?
+}
+
 /// Options every command that touches a home takes.
 struct HomeOptions: ParsableArguments {
     @Option(name: .long, help: "The CA home (default: $ETRUST_HOME or ./etrust-home).")
@@ -52,6 +56,33 @@ struct HomeOptions: ParsableArguments {
     func openAuthority() throws -> Authority {
         let home = try Home.open(homePath)
         let file = passphraseFile
-        return try Authority(home: home, passphrase: { try Passphrase.read(file: file) })
+        // The passphrase is read at most once per process, and only when a key is needed.
+        let cache = PassphraseCache()
+        return try Authority(home: home, passphrase: {
+            if let p = cache.value { return p }
+            let p = try Passphrase.read(file: file)
+            cache.value = p
+            return p
+        })
+    }
+
+    /// Runs a command that changes the home, then signs a checkpoint of the audit log covering
+    /// what it appended, whether the command succeeded or was refused.
+    func changing<R>(_ body: (Authority) throws -> R) throws -> R {
+        let authority = try openAuthority()
+        let result: R
+        do {
+            result = try body(authority)
+        } catch {
+            if let e = error as? ETrustError, e.category == .refused { try? authority.checkpoint() }
+            if error is ExitCode { try? authority.checkpoint() }
+            throw error
+        }
+        do {
+            try authority.checkpoint()
+        } catch let e as ETrustError {
+            Output.error("warning: the audit checkpoint was not signed: \(e.reason)")
+        }
+        return result
     }
 }

@@ -39,10 +39,10 @@ struct Issue: ParsableCommand {
             return
         }
         let request = try CertificateSigningRequest(bytes: try InputFile.read(csr!), what: csr!)
-        let authority = try options.openAuthority()
-        let (certificate, record) = try authority.issue(
-            IssuanceRequest(source: .csr(request), profile: profile!, subject: subjectOverride, subjectAltNames: sanOverride,
-                            validity: validityValue), ca: ca)
+        let (certificate, record) = try options.changing { authority in
+            try authority.issue(IssuanceRequest(source: .csr(request), profile: profile!, subject: subjectOverride,
+                                                subjectAltNames: sanOverride, validity: validityValue), ca: ca)
+        }
         // Released only now: the record and its audit event are committed.
         if let out {
             if der { try AtomicFile.write(certificate.der, to: out) } else { try AtomicFile.write(certificate.pem, to: out) }
@@ -108,7 +108,7 @@ struct Issue: ParsableCommand {
                 early.append((line, e.reason))
             }
         }
-        let authority = try options.openAuthority()
+        try options.changing { authority in
         try authority.unlock(ca: ca)
         let progress = Progress(total: requests.count, enabled: Output.stderrIsTerminal && !options.json)
         let started = DispatchTime.now()
@@ -153,6 +153,7 @@ struct Issue: ParsableCommand {
             print("issued \(issued), refused \(problems.count) in \(String(format: "%.2f", seconds)) s (\(Int(Double(issued) / max(seconds, 1e-9)))/s)")
         }
         if !problems.isEmpty { throw ExitCode(1) }
+        }
     }
 }
 

@@ -73,6 +73,15 @@ public struct PublicKey: Sendable {
         }
     }
 
+    /// An Ed25519 key from its 32 raw bytes (RFC 8410 SubjectPublicKeyInfo built around them).
+    public init(ed25519Raw raw: [UInt8]) throws {
+        guard raw.count == 32 else { throw ETrustError.badInput("an Ed25519 public key is 32 bytes") }
+        try self.init(subjectPublicKeyInfo: [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00] + raw)
+    }
+
+    /// The raw key of an Ed25519 public key (the BIT STRING contents).
+    public var ed25519Raw: [UInt8]? { kind == .ed25519 ? subjectPublicKeyBits : nil }
+
     static func next(_ nodes: inout ASN1NodeCollection.Iterator) throws -> ASN1Node {
         guard let n = nodes.next() else { throw ETrustError.badInput("malformed SubjectPublicKeyInfo") }
         return n

@@ -1,0 +1,200 @@
+import ArgumentParser
+import ETrustAudit
+import ETrustCA
+import ETrustCore
+import ETrustStore
+import Foundation
+
+struct Audit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The tamper-evident log of everything the CA did (RFC 6962 Merkle tree, signed checkpoints).",
+        subcommands: [Log.self, Verify.self, Prove.self, Consistency.self, Export.self, Report.self])
+
+    static func eventFilter(since: String?, until: String?, event: String?, serial: String?, ca: String?, profile: String?) throws -> EventFilter {
+        EventFilter(since: try since.map { try RFC3339.parse($0) }, until: try until.map { try RFC3339.parse($0) }, type: event,
+                    serialHex: try serial.map { s in
+                        guard let b = Hex.decode(s) else { throw ETrustError.badInput("'\(s)' is not a hexadecimal serial", code: .invalidArgument) }
+                        return Hex.encode(b.drop(while: { $0 == 0 }))
+                    }, ca: ca, profile: profile)
+    }
+
+    struct Log: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the log's entries (one JSON object per line with --json).")
+        @Option(help: "From time T (RFC 3339).") var since: String?
+        @Option(help: "Until time T (RFC 3339).") var until: String?
+        @Option(help: "Only events of this kind (issue, refuse, revoke, crl, ca, key, policy).") var event: String?
+        @Option(help: "Only events about this serial.") var serial: String?
+        @Option(help: "Only events of this CA.") var ca: String?
+        @Option(help: "Only events of this profile.") var profile: String?
+        @OptionGroup var options: HomeOptions
+
+        func run() throws {
+            let filter = try Audit.eventFilter(since: since, until: until, event: event, serial: serial, ca: ca, profile: profile)
+            let authority = try options.openAuthority()
+            for e in try authority.store.events(matching: filter) {
+                if options.json {
+                    print(e.payload)
+                } else {
+                    print("\(e.index ?? -1)\t\(RFC3339.format(e.time))\t\(e.type)\t\(e.ca ?? "-")\t\(e.serialHex ?? "-")\t\(e.payload)")
+                }
+            }
+        }
+    }
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check every entry and checkpoint of the log (or of a bundle); exit 1 names the first entry that fails.")
+        @Option(help: "Verify an exported bundle instead of the home (no database, no CA key).") var bundle: String?
+        @Option(help: "A checkpoint kept from an earlier visit: the log must extend it.") var against: [String] = []
+        @Option(help: "The log's verifier key file (NAME+ID+KEY) kept by the auditor.") var key: String?
+        @OptionGroup var options: HomeOptions
+
+        func run() throws {
+            let kept = try against.map { path -> String in
+                guard let t = try? String(contentsOfFile: path, encoding: .utf8) else {
+                    throw ETrustError.badInput("\(path): cannot read the checkpoint", code: .notFound)
+                }
+                return t
+            }
+            let vkey = try key.map { path -> String in
+                guard let t = try? String(contentsOfFile: path, encoding: .utf8) else {
+                    throw ETrustError.badInput("\(path): cannot read the verifier key", code: .notFound)
+                }
+                return t
+            }
+            let report: AuditVerifier.Report
+            if let bundle {
+                report = try AuditBundle.verify(path: bundle, kept: kept, verifierKey: vkey)
+            } else {
+                report = try options.openAuthority().verifyAudit(kept: kept, verifierKey: vkey)
+            }
+            if options.json {
+                var o: [String: Any] = ["valid": report.ok, "entries": report.entries, "checkpoints": report.checkpoints]
+                if let f = report.failure { o["reason"] = f.message; o["firstFailingEntry"] = f.entry ?? NSNull() }
+                if let c = report.latest { o["treeSize"] = c.size; o["rootHash"] = Data(c.root).base64EncodedString() }
+                try Output.json(o)
+            } else if let f = report.failure {
+                print("audit log does NOT verify: \(f.message)")
+            } else {
+                print("audit log verifies: \(report.entries) entries, \(report.checkpoints) signed checkpoint(s)" +
+                      (report.latest.map { ", root \(Data($0.root).base64EncodedString()) at size \($0.size)" } ?? ""))
+            }
+            if !report.ok { throw ExitCode(1) }
+        }
+    }
+
+    struct Prove: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Inclusion proof of a certificate's issuance entry against the newest checkpoint.")
+        @Option(help: "The certificate's serial (hex).") var serial: String
+        @OptionGroup var options: HomeOptions
+
+        func run() throws {
+            let filter = try Audit.eventFilter(since: nil, until: nil, event: "issue", serial: serial, ca: nil, profile: nil)
+            let authority = try options.openAuthority()
+            guard let entry = try authority.store.events(matching: filter).first, let index = entry.index else {
+                throw ETrustError.refused("no issuance entry for serial \(serial) in the log", code: .notFound)
+            }
+            guard let latest = try authority.store.checkpoints().last, latest.size > index else {
+                throw ETrustError.refused("entry \(index) is not yet covered by a signed checkpoint", code: .notFound)
+            }
+            let proof = try authority.store.inclusionProof(index: index, size: latest.size)
+            let hasher = MerkleHasher()
+            let leaf = hasher.leafHash(entry.payload)
+            let ok = MerkleProofs.verifyInclusion(hasher: hasher, index: index, size: latest.size, leafHash: leaf, proof: proof, root: latest.root)
+            if options.json {
+                try Output.json(["leafIndex": index, "treeSize": latest.size, "entry": entry.payload,
+                                 "leafHash": Data(leaf).base64EncodedString(), "proof": proof.map { Data($0).base64EncodedString() },
+                                 "rootHash": Data(latest.root).base64EncodedString(), "checkpoint": latest.note, "verified": ok])
+            } else {
+                print("entry \(index) of \(latest.size): \(entry.payload)")
+                print("leaf hash: \(Data(leaf).base64EncodedString())")
+                for (i, p) in proof.enumerated() { print("proof[\(i)]: \(Data(p).base64EncodedString())") }
+                print("checkpoint:\n\(latest.note)", terminator: "")
+                print(ok ? "inclusion proof verifies" : "inclusion proof does NOT verify")
+            }
+            if !ok { throw ExitCode(1) }
+        }
+    }
+
+    struct Consistency: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Consistency proof between two tree sizes of the log.")
+        @Option(help: "The earlier tree size.") var from: Int
+        @Option(help: "The later tree size.") var to: Int
+        @OptionGroup var options: HomeOptions
+
+        func run() throws {
+            let authority = try options.openAuthority()
+            let size = try authority.store.auditSize
+            guard from > 0, from <= to, to <= size else {
+                throw ETrustError.badInput("need 0 < --from <= --to <= \(size) (the log's size)", code: .invalidArgument)
+            }
+            let proof = try authority.store.consistencyProof(from: from, to: to)
+            let r1 = try authority.store.auditRoot(size: from), r2 = try authority.store.auditRoot(size: to)
+            let ok = MerkleProofs.verifyConsistency(hasher: MerkleHasher(), from: from, to: to, proof: proof, root1: r1, root2: r2)
+            if options.json {
+                try Output.json(["from": from, "to": to, "rootFrom": Data(r1).base64EncodedString(), "rootTo": Data(r2).base64EncodedString(),
+                                 "proof": proof.map { Data($0).base64EncodedString() }, "verified": ok])
+            } else {
+                print("root at \(from): \(Data(r1).base64EncodedString())")
+                print("root at \(to): \(Data(r2).base64EncodedString())")
+                for (i, p) in proof.enumerated() { print("proof[\(i)]: \(Data(p).base64EncodedString())") }
+                print(ok ? "consistency proof verifies" : "consistency proof does NOT verify")
+            }
+            if !ok { throw ExitCode(1) }
+        }
+    }
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write a self-contained bundle (entries, checkpoints, public key) for offline audit.")
+        @Option(help: "The bundle file.") var out: String
+        @OptionGroup var options: HomeOptions
+
+        func run() throws {
+            let authority = try options.openAuthority()
+            let n = try authority.exportAudit(to: out)
+            if options.json { try Output.json(["out": out, "entries": n]) } else { print("exported \(n) entries to \(out)") }
+        }
+    }
+
+    struct Report: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "An auditor's summary: counts, refusals by rule, revocations by reason, verification.")
+        @Option(help: "From time T (RFC 3339).") var since: String?
+        @Option(help: "Until time T (RFC 3339).") var until: String?
+        @OptionGroup var options: HomeOptions
+
+        func run() throws {
+            let filter = try Audit.eventFilter(since: since, until: until, event: nil, serial: nil, ca: nil, profile: nil)
+            let authority = try options.openAuthority()
+            var byEvent: [String: Int] = [:], byCA: [String: Int] = [:], byProfile: [String: Int] = [:]
+            var refusals: [String: Int] = [:], revocations: [String: Int] = [:]
+            for e in try authority.store.events(matching: filter) {
+                byEvent[e.type, default: 0] += 1
+                if let ca = e.ca { byCA[ca, default: 0] += 1 }
+                if let p = e.profile, e.type == "issue" || e.type == "refuse" { byProfile[p, default: 0] += 1 }
+                let fields = (try? JSONSerialization.jsonObject(with: Data(e.payload.utf8))) as? [String: Any] ?? [:]
+                if e.type == "refuse" { refusals["\(e.profile ?? "-")/\(fields["rule"] as? String ?? "?")", default: 0] += 1 }
+                if e.type == "revoke" { revocations[fields["reason"] as? String ?? "unspecified", default: 0] += 1 }
+            }
+            let verification = try? authority.verifyAudit()
+            let verifies = verification?.ok ?? false
+            if options.json {
+                var o: [String: Any] = ["events": byEvent, "byCA": byCA, "byProfile": byProfile, "refusalsByRule": refusals,
+                                        "revocationsByReason": revocations, "verifies": verifies]
+                if let f = verification?.failure { o["verificationFailure"] = f.message }
+                try Output.json(o)
+            } else {
+                func section(_ title: String, _ d: [String: Int]) {
+                    print(title)
+                    if d.isEmpty { print("  (none)") }
+                    for (k, v) in d.sorted(by: { $0.key < $1.key }) { print("  \(k): \(v)") }
+                }
+                section("events:", byEvent)
+                section("by CA:", byCA)
+                section("issued or refused by profile:", byProfile)
+                section("refusals by rule:", refusals)
+                section("revocations by reason:", revocations)
+                print("log verifies: \(verifies ? "yes" : "NO\(verification?.failure.map { " — \($0.message)" } ?? "")")")
+            }
+        }
+    }
+}
