@@ -105,6 +105,33 @@ final class SQLiteConnection {
             }
         }
 
+        /// Steps through the rows, reading columns by position (no per-row dictionary).
+        func forEachColumns(_ body: (Columns) throws -> Void) throws {
+            bind([])
+            defer { sqlite3_reset(stmt) }
+            let columns = Columns(stmt: stmt)
+            while true {
+                let rc = sqlite3_step(stmt)
+                if rc == SQLITE_DONE { break }
+                guard rc == SQLITE_ROW else { throw connection.error("query") }
+                try body(columns)
+            }
+        }
+
+        struct Columns {
+            let stmt: OpaquePointer
+            func int(_ i: Int32) -> Int64 { sqlite3_column_int64(stmt, i) }
+            func text(_ i: Int32) -> String {
+                guard let p = sqlite3_column_text(stmt, i) else { return "" }
+                return String(decoding: UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(stmt, i))), as: UTF8.self)
+            }
+            func blob(_ i: Int32) -> [UInt8]? {
+                guard sqlite3_column_type(stmt, i) == SQLITE_BLOB else { return nil }
+                let n = Int(sqlite3_column_bytes(stmt, i))
+                return n == 0 ? [] : Array(UnsafeRawBufferPointer(start: sqlite3_column_blob(stmt, i), count: n))
+            }
+        }
+
         private func row() -> Row {
             var row = Row()
             for c in 0..<sqlite3_column_count(stmt) {

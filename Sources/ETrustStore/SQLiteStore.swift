@@ -295,8 +295,8 @@ public final class SQLiteStore: CertificateStore {
             SELECT e.id AS id, e.payload AS payload, e.leaf_hash AS leaf_hash, n.hash AS node
             FROM events e LEFT JOIN audit_nodes n ON n.level = 0 AND n.idx = e.id - 1 ORDER BY e.id
             """)
-        try stmt.forEach { row in
-            try body(Int(row.int("id") ?? 0), row.text("payload") ?? "", row.blob("leaf_hash") ?? [], row.blob("node"))
+        try stmt.forEachColumns { c in
+            try body(Int(c.int(0)), c.text(1), c.blob(2) ?? [], c.blob(3))
         }
     }
 }
