@@ -30,6 +30,7 @@ public struct AuditVerifier {
     var rootsAtCheckpoints: [Int: [UInt8]] = [:]
     var checkpointIndex = 0
     var failure: Failure?
+    var sawAuditKey = false
     var lastGoodCheckpointSize = 0
     let pinned: [Checkpoint]
 
@@ -90,6 +91,20 @@ public struct AuditVerifier {
             failure = Failure(entry: index, message: "entry \(index) was altered (its leaf differs from the tree's)")
             return
         }
+        // The log records its own audit key when it is created: a log signed by another key
+        // (the key replaced and every checkpoint re-signed) is caught here.
+        if payload.contains("\"purpose\":\"audit\""),
+           let data = payload.data(using: .utf8),
+           let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
+           let recorded = object["verifierKey"] as? String,
+           let key = try? SignedNote.parseVerifierKey(recorded),
+           key.publicKey != publicKey || key.name != origin {
+            if object["action"] as? String == "generated" && !sawAuditKey {
+                failure = Failure(entry: index, message: "entry \(index) records audit key \(recorded), but the log is verified with another key: checkpoints were re-signed")
+                return
+            }
+        }
+        if payload.contains("\"purpose\":\"audit\"") { sawAuditKey = true }
         range.append(leaf)
         checkCheckpoints()
     }
@@ -101,7 +116,7 @@ public struct AuditVerifier {
                 let root = range.root
                 if root != c.root {
                     failure = Failure(entry: lastGoodCheckpointSize,
-                                      message: "entries \(lastGoodCheckpointSize)..\(c.size - 1) do not match the signed checkpoint at size \(c.size) (first entry that fails: \(lastGoodCheckpointSize))")
+                                      message: "the signed checkpoint at size \(c.size) does not match the log: an entry somewhere in \(lastGoodCheckpointSize)..\(c.size - 1) was altered, inserted or removed (entries before \(lastGoodCheckpointSize) verify)")
                     return
                 }
                 rootsAtCheckpoints[c.size] = root

@@ -42,7 +42,8 @@ public struct SignedNote: Sendable {
     }
 
     public static func parseVerifierKey(_ text: String) throws -> (name: String, publicKey: [UInt8]) {
-        let parts = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "+", omittingEmptySubsequences: false)
+        // NAME+HEX+BASE64, and base64 itself may contain '+': split at the first two only.
+        let parts = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count == 3, let id = Hex.decode(String(parts[1])), id.count == 4,
               let raw = Data(base64Encoded: String(parts[2])), raw.count == 33, raw.first == ed25519Algorithm else {
             throw ETrustError.badInput("not a note verifier key (NAME+KEYID+BASE64)")

@@ -75,7 +75,7 @@ extension Authority {
             plans[name] = try extensionPlan(profile: p, issuerName: caName, issuerKeyID: issuerKeyID)
         }
         let context = IssuanceContext(caName: caName, issuer: issuer, signer: signer, profiles: profiles, plans: plans,
-                                      now: now, requester: requester)
+                                      now: now, requester: requester, issuerIsRoot: profiles[caRecord.profile]?.kind == .rootCA || caRecord.parent == nil)
 
         // Groups are pipelined: while group N is committed and released on this thread, group
         // N+1 is already being judged and signed on the other cores.
@@ -134,6 +134,7 @@ struct IssuanceContext: Sendable {
     let plans: [String: Authority.ExtensionPlan]
     let now: Date
     let requester: String
+    let issuerIsRoot: Bool
 
     func prepare(_ r: IssuanceRequest) -> (IssuanceResult, AuditEvent?) {
         do {
@@ -142,6 +143,11 @@ struct IssuanceContext: Sendable {
             }
             guard let plan = plans[r.profile] else {
                 throw ETrustError.badInput("profile '\(r.profile)' is a CA profile; use 'etrust ca create'", code: .invalidArgument)
+            }
+            // A root certifies CAs (and its own OCSP responders) only: BR 6.1.7, root-ca.yaml.
+            if issuerIsRoot && !profile.extendedKeyUsage.elementsEqual(["1.3.6.1.5.5.7.3.9"]) {
+                throw ETrustError.badInput("CA '\(caName)' is a root CA; it issues CA and OCSP-signing certificates only, not '\(r.profile)'",
+                                           code: .invalidArgument)
             }
             let csr: CertificateSigningRequest
             switch r.source {
@@ -155,7 +161,8 @@ struct IssuanceContext: Sendable {
                 sans = override
                 requested.removeAll { $0.oid == ExtensionOID.subjectAltName }
             } else {
-                sans = (try? csr.requestedSubjectAltNames) ?? []
+                // A SAN the CSR asks for but that cannot be read is refused, never dropped.
+                sans = try csr.requestedSubjectAltNames
             }
             let facts = RequestFacts(subject: subject, subjectAltNames: sans, publicKey: csr.publicKey.kind,
                                      requestedExtensions: requested, requestedValidity: r.validity, issuedAt: now)
@@ -163,9 +170,11 @@ struct IssuanceContext: Sendable {
                 return refusal(profile: profile.name, rule: rule, reason: reason, subject: subject)
             }
             let validity = profile.validity(requested: r.validity, at: now)
-            let notBefore = now.addingTimeInterval(-TimeInterval(profile.maxBackdate.seconds))
-            // The validity period is counted inclusively (RFC 5280 4.1.2.5, BR 6.3.2), hence -1 s.
-            let notAfter = notBefore.addingTimeInterval(TimeInterval(validity.seconds + profile.maxBackdate.seconds - 1))
+            // Backdated by the profile's allowance for clock skew, never before the issuer's own
+            // notBefore; the whole period notBefore..notAfter, counted inclusively (RFC 5280
+            // 4.1.2.5, BR 6.3.2), is the validity: the backdate is inside it, hence -1 s.
+            let notBefore = max(now.addingTimeInterval(-TimeInterval(profile.maxBackdate.seconds)), issuer.notBefore)
+            let notAfter = notBefore.addingTimeInterval(TimeInterval(validity.seconds - 1))
             let san = sans.isEmpty ? nil : try Extension.subjectAltName(sans, critical: subject.isEmpty)
             let tbs = TBSCertificate(
                 serial: try Authority.randomSerial(), signatureAlgorithm: signer.algorithm, issuer: issuer.subject,
@@ -185,10 +194,7 @@ struct IssuanceContext: Sendable {
                                             "requester": requester])
             return (.issued(certificate, record), event)
         } catch let e as ETrustError {
-            if e.category == .refused && e.code == .badSignature {
-                // A request without proof of possession is unusable input, not a policy decision.
-                return (.failed(e), nil)
-            }
+            // Unreadable input, or a request without proof of possession: nothing is recorded.
             return (.failed(e), nil)
         } catch {
             return (.failed(ETrustError.environment("\(error)")), nil)

@@ -20,6 +20,10 @@ public final class Authority {
         self.clock = clock
         self.passphrase = passphrase
         self.profiles = try home.loadProfiles()
+        guard home.config.databaseEngine == .sqlite else {
+            throw ETrustError.environment("database engine '\(home.config.databaseEngine.rawValue)' is not available in this version of etrust; use sqlite",
+                                          code: .database)
+        }
         self.store = try SQLiteStore(path: home.databasePath)
         self.store.auditEnabled = home.config.auditEnabled
         self.requester = ProcessInfo.processInfo.environment["USER"] ?? "uid:\(getuid())"

@@ -23,14 +23,16 @@ public enum Linter {
 
         // RFC 5280 4.1.2.5
         if tbs.notAfter <= tbs.notBefore { fail("rfc5280.validity", "notAfter is not after notBefore") }
-        if let nb = issuerNotBefore, tbs.notBefore < nb.addingTimeInterval(-3600 * 24 * 2) {
-            fail("rfc5280.validity", "notBefore precedes the issuer's validity")
+        if let nb = issuerNotBefore, tbs.notBefore < nb {
+            fail("rfc5280.validity", "notBefore precedes the issuer's notBefore")
         }
         if let na = issuerNotAfter, tbs.notAfter > na {
             fail("rfc5280.validity", "notAfter \(RFC3339.format(tbs.notAfter)) is beyond the issuer's notAfter \(RFC3339.format(na))")
         }
-        let maxValidity = profile.maximumValidity(at: tbs.notBefore.addingTimeInterval(profile.maxBackdate.days * 86_400))
-        if tbs.notAfter.timeIntervalSince(tbs.notBefore) + 1 > Double(maxValidity.seconds) + profile.maxBackdate.days * 86_400 {
+        // The whole period, inclusive, within the profile's maximum at issuance (the backdate
+        // counts against it: BR 6.3.2 measures from notBefore).
+        let maxValidity = profile.maximumValidity(at: tbs.notBefore.addingTimeInterval(TimeInterval(profile.maxBackdate.seconds)))
+        if tbs.notAfter.timeIntervalSince(tbs.notBefore) + 1 > Double(maxValidity.seconds) {
             fail("profile.validity", "validity exceeds the profile maximum \(maxValidity)")
         }
         if !issuerIsCA { fail("rfc5280.issuer", "the issuer is not a CA") }
@@ -39,19 +41,23 @@ public enum Linter {
         for e in tbs.extensions where !seen.insert(e.oid).inserted { fail("rfc5280.extensions", "extension \(e.name) appears twice") }
         let byOID = Dictionary(tbs.extensions.map { ($0.oid, $0) }, uniquingKeysWith: { a, _ in a })
 
-        // RFC 5280 4.2.1.9 / 4.2.1.3
+        // RFC 5280 4.2.1.9 / 4.2.1.3, judged on the certificate being built, not on the profile.
         let bc = byOID[ExtensionOID.basicConstraints]
         let ku = byOID[ExtensionOID.keyUsage]
-        if profile.isCA {
+        let isCA = bc.flatMap { Extension.decodeBasicConstraints($0.value) }?.ca ?? false
+        let bits = ku.flatMap { Extension.decodeKeyUsage($0.value) } ?? []
+        if profile.isCA != isCA { fail("profile.basicConstraints", "cA is \(isCA) but the profile is \(profile.kind.rawValue)") }
+        if isCA {
             if bc == nil || !bc!.critical { fail("rfc5280.basicConstraints", "a CA certificate needs a critical basicConstraints") }
-            if !profile.keyUsage.contains(.keyCertSign) { fail("rfc5280.keyUsage", "a CA certificate needs keyCertSign") }
-        } else if profile.keyUsage.contains(.keyCertSign) || profile.keyUsage.contains(.cRLSign) {
+            if !bits.contains(.keyCertSign) { fail("rfc5280.keyUsage", "a CA certificate needs keyCertSign") }
+        } else if bits.contains(.keyCertSign) || bits.contains(.cRLSign) {
             fail("rfc5280.keyUsage", "an end-entity certificate must not assert keyCertSign or cRLSign")
         }
-        if ku == nil || profile.keyUsage.isEmpty { fail("rfc5280.keyUsage", "keyUsage must be present and assert at least one bit") }
+        if ku == nil || bits.isEmpty { fail("rfc5280.keyUsage", "keyUsage must be present and assert at least one bit") }
+        if ku.map({ !$0.critical }) ?? false { fail("rfc5280.keyUsage", "keyUsage should be critical") }
 
         // RFC 5280 4.2.1.2 / 4.2.1.1
-        if byOID[ExtensionOID.subjectKeyIdentifier] == nil && profile.isCA { fail("rfc5280.subjectKeyIdentifier", "a CA certificate needs a subjectKeyIdentifier") }
+        if byOID[ExtensionOID.subjectKeyIdentifier] == nil && isCA { fail("rfc5280.subjectKeyIdentifier", "a CA certificate needs a subjectKeyIdentifier") }
         if byOID[ExtensionOID.authorityKeyIdentifier] == nil && tbs.issuer.der != tbs.subject.der {
             fail("rfc5280.authorityKeyIdentifier", "authorityKeyIdentifier is required")
         }
@@ -59,7 +65,7 @@ public enum Linter {
         // RFC 5280 4.1.2.6 / 4.2.1.6: an empty subject needs a critical subjectAltName.
         let san = byOID[ExtensionOID.subjectAltName]
         if tbs.subject.isEmpty {
-            if profile.isCA { fail("rfc5280.subject", "a CA certificate needs a subject") }
+            if isCA { fail("rfc5280.subject", "a CA certificate needs a subject") }
             if san == nil || !san!.critical { fail("rfc5280.subjectAltName", "an empty subject needs a critical subjectAltName") }
         }
         if let san, (try? GeneralName.parseSequence(ArraySlice(san.value)))?.isEmpty ?? true {

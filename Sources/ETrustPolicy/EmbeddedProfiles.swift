@@ -326,6 +326,7 @@ subject:
 san:
   presence: required
   maxCount: 100
+  publicNames: true          # BR 4.2.2: no internal names or reserved addresses
   types:
     dns: {}
     ip: {}

@@ -69,7 +69,8 @@ extension Profile {
 
     private func checkSubject(_ subject: DistinguishedName) -> Decision? {
         if subject.isEmpty {
-            if subjectMayBeEmpty || kind == .endEntity && sanPresence == .required {
+            let requiresAttribute = subjectRules.contains { $0.presence == .required }
+            if subjectMayBeEmpty || kind == .endEntity && sanPresence == .required && !requiresAttribute {
                 // RFC 5280 4.2.1.6: an empty subject needs a critical SAN; the CA marks it so.
             } else {
                 return .refused(rule: "subject", reason: "the subject is empty")
@@ -93,7 +94,7 @@ extension Profile {
         }
         for rule in subjectRules {
             let n = counts[rule.oid] ?? 0
-            if rule.presence == .required && n == 0 && !subject.isEmpty {
+            if rule.presence == .required && n == 0 {
                 return .refused(rule: "subject.attributes.\(rule.name)", reason: "attribute \(rule.name) is required")
             }
             if n > rule.maxCount {
@@ -119,8 +120,11 @@ extension Profile {
             if case .dns(let host) = n, let problem = Profile.dnsNameProblem(host) {
                 return .refused(rule: "san.types.dns", reason: "\(host): \(problem)")
             }
-            if case .email(let addr) = n, addr.split(separator: "@").count != 2 {
+            if case .email(let addr) = n, Profile.emailProblem(addr) {
                 return .refused(rule: "san.types.email", reason: "\(addr) is not an e-mail address")
+            }
+            if sanPublicNames, let problem = Profile.publicNameProblem(n) {
+                return .refused(rule: "san.publicNames", reason: "\(n): \(problem)")
             }
             if let p = rule.pattern, !Profile.matches(p, n.value) {
                 return .refused(rule: "san.types.\(rule.type).pattern", reason: "\(n) does not match \(p.pattern)")
@@ -157,11 +161,75 @@ extension Profile {
         var labels = host.split(separator: ".", omittingEmptySubsequences: false)
         if labels.first == "*" { labels.removeFirst() }
         guard labels.count >= 2 else { return "needs at least two labels" }
+        // An all-numeric last label is an IP address literal, not a DNS name.
+        if let last = labels.last, last.allSatisfy(\.isNumber) { return "is an IP address literal, not a DNS name" }
         for l in labels {
             guard !l.isEmpty, l.count <= 63 else { return "empty or over-long label" }
             guard l.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) else { return "label '\(l)' has characters outside LDH" }
             guard l.first != "-", l.last != "-" else { return "label '\(l)' starts or ends with '-'" }
         }
         return nil
+    }
+
+    /// One '@', a non-empty local part, and a domain of at least two LDH labels.
+    static func emailProblem(_ addr: String) -> Bool {
+        let parts = addr.split(separator: "@", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty else { return true }
+        return dnsNameProblem(String(parts[1])) != nil
+    }
+
+    /// CA/B Forum BR 4.2.2 and 7.1.2.7.12: no internal names and no reserved IP addresses.
+    static func publicNameProblem(_ name: GeneralName) -> String? {
+        switch name {
+        case .dns(let host):
+            let tld = host.lowercased().split(separator: ".").last.map(String.init) ?? ""
+            guard TopLevelDomains.all.contains(tld) else { return "'\(tld)' is not a public top-level domain (internal name)" }
+            return nil
+        case .ip(let bytes):
+            return ReservedAddresses.contains(bytes) ? "reserved IP address (RFC 6890)" : nil
+        default:
+            return nil
+        }
+    }
+}
+
+/// RFC 6890 special-purpose ranges (and multicast) that a publicly trusted certificate must not name.
+enum ReservedAddresses {
+    struct V4 { let net: UInt32; let length: Int }
+    struct V6 { let prefix: [UInt8]; let length: Int }
+    static let v4: [V4] = [
+        V4(net: 0x0000_0000, length: 8), V4(net: 0x0a00_0000, length: 8), V4(net: 0x6440_0000, length: 10),
+        V4(net: 0x7f00_0000, length: 8), V4(net: 0xa9fe_0000, length: 16), V4(net: 0xac10_0000, length: 12),
+        V4(net: 0xc000_0000, length: 24), V4(net: 0xc000_0200, length: 24), V4(net: 0xc058_6300, length: 24),
+        V4(net: 0xc0a8_0000, length: 16), V4(net: 0xc612_0000, length: 15), V4(net: 0xc633_6400, length: 24),
+        V4(net: 0xcb00_7100, length: 24), V4(net: 0xe000_0000, length: 4), V4(net: 0xf000_0000, length: 4),
+    ]
+    static let v6: [V6] = [
+        V6(prefix: [0], length: 127),                                   // ::, ::1
+        V6(prefix: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff], length: 96), // IPv4-mapped
+        V6(prefix: [0x01, 0x00], length: 64),                           // discard-only
+        V6(prefix: [0x20, 0x01, 0x0d, 0xb8], length: 32),               // documentation
+        V6(prefix: [0x20, 0x01], length: 23),                           // IETF protocol assignments
+        V6(prefix: [0xfc], length: 7),                                  // unique local
+        V6(prefix: [0xfe, 0x80], length: 10),                           // link local
+        V6(prefix: [0xff], length: 8),                                  // multicast
+    ]
+
+    static func contains(_ b: [UInt8]) -> Bool {
+        if b.count == 4 {
+            let a = UInt32(b[0]) << 24 | UInt32(b[1]) << 16 | UInt32(b[2]) << 8 | UInt32(b[3])
+            return v4.contains { r in a >> UInt32(32 - r.length) == r.net >> UInt32(32 - r.length) }
+        }
+        guard b.count == 16 else { return true }
+        return v6.contains { r in
+            let p: [UInt8] = r.prefix + [UInt8](repeating: 0, count: 16 - r.prefix.count)
+            for i in 0..<r.length {
+                let bit: UInt8 = UInt8(0x80) >> UInt8(i % 8)
+                let x: UInt8 = b[i / 8] & bit
+                let y: UInt8 = p[i / 8] & bit
+                if x != y { return false }
+            }
+            return true
+        }
     }
 }

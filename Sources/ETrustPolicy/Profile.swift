@@ -66,6 +66,9 @@ public struct Profile: Sendable {
     public var sanPresence: Presence
     public var sanTypes: [SANTypeRule]
     public var sanMaxCount: Int
+    /// Only publicly resolvable names: DNS names under a public top-level domain, no reserved
+    /// IP addresses (CA/B Forum BR 4.2.2, 7.1.2.7.12).
+    public var sanPublicNames: Bool
     public var copyRequestedExtensions: Set<String>
 
     // What the CA decides.

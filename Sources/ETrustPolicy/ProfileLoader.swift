@@ -134,8 +134,10 @@ public enum ProfileLoader {
         var sanPresence = Profile.Presence.forbidden
         var sanTypes: [Profile.SANTypeRule] = []
         var sanMax = 0
+        var sanPublicNames = false
         if let s = top["san"] {
-            let sm = try s.mapping(allowed: ["presence", "types", "maxCount"])
+            let sm = try s.mapping(allowed: ["presence", "types", "maxCount", "publicNames"])
+            sanPublicNames = try sm["publicNames"]?.bool() ?? false
             if let p = sm["presence"] {
                 guard let v = Profile.Presence(rawValue: try p.string()) else { throw p.fail("presence must be required, optional or forbidden") }
                 sanPresence = v
@@ -209,9 +211,11 @@ public enum ProfileLoader {
             ocsp = try am["ocsp"]?.strings() ?? []
             caIssuers = try am["caIssuers"]?.strings() ?? []
         }
-        for url in cdp + ocsp + caIssuers where !(url.hasPrefix("http://") || url.hasPrefix("{base}")) {
-            // RFC 5280 4.2.1.13 / BR 7.1.2: CRL and OCSP URLs are plain HTTP.
-            throw (top["crlDistributionPoints"] ?? top["authorityInfoAccess"]!).fail("URL '\(url)' must be http:// or start with {base}")
+        // RFC 5280 4.2.1.13 / BR 7.1.2: CRL, OCSP and CA-issuer URLs are plain HTTP.
+        for (node, urls) in [(top["crlDistributionPoints"], cdp), (top["authorityInfoAccess"], ocsp + caIssuers)] {
+            for url in urls where !(url.hasPrefix("http://") || url.hasPrefix("{base}")) {
+                throw node!.fail("URL '\(url)' must be http:// or start with {base}")
+            }
         }
 
         var permitted: [GeneralSubtree] = []
@@ -295,7 +299,7 @@ public enum ProfileLoader {
             sha256: Digest.sha256(Array(text.utf8)), kind: kind, keyRules: keyRules,
             defaultValidity: defaultValidity, maxValidity: maxValidity, validitySchedule: schedule, maxBackdate: backdate,
             subjectRules: subjectRules, subjectMayBeEmpty: mayBeEmpty, sanPresence: sanPresence, sanTypes: sanTypes,
-            sanMaxCount: sanMax, copyRequestedExtensions: copy, keyUsage: keyUsage, extendedKeyUsage: eku,
+            sanMaxCount: sanMax, sanPublicNames: sanPublicNames, copyRequestedExtensions: copy, keyUsage: keyUsage, extendedKeyUsage: eku,
             extendedKeyUsageCritical: ekuCritical, pathLength: pathLength, policies: policies,
             crlDistributionPoints: cdp, ocspURLs: ocsp, caIssuersURLs: caIssuers, permittedSubtrees: permitted,
             excludedSubtrees: excluded, requireExplicitPolicy: requireExplicit, inhibitPolicyMapping: inhibitMapping,

@@ -18,9 +18,23 @@ struct StrictYAML {
         } catch let e as ETrustError {
             throw e
         } catch let e as YamlError {
-            throw ETrustError(.invalidProfile, "\(file): YAML syntax error: \(e)".replacingOccurrences(of: "\n", with: " "), category: .refused)
+            throw ETrustError(.invalidProfile, "\(file):\(StrictYAML.describe(e))", category: .refused)
         } catch {
             throw ETrustError(.invalidProfile, "\(file): \(error)", category: .refused)
+        }
+    }
+
+    /// One line: "LINE: problem" (Yams' own text repeats the whole document).
+    static func describe(_ e: YamlError) -> String {
+        switch e {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
+            return "\(mark.line): YAML syntax error: \(problem)"
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            return "\(context.mark.line): duplicate key '\(duplicates.joined(separator: "', '"))'"
+        case .reader(let problem, _, _, _):
+            return " YAML error: \(problem)"
+        default:
+            return " YAML error: \(String(describing: e).split(separator: "\n").first ?? "")"
         }
     }
 

@@ -75,7 +75,10 @@ public final class SQLiteStore: CertificateStore {
     ]
 
     public init(path: String) throws {
+        // The database holds every record of the CA: readable by its owner and group only.
+        let fresh = !FileManager.default.fileExists(atPath: path)
         db = try SQLiteConnection(path: path)
+        if fresh { chmod(path, 0o640) }
         try migrate()
     }
 

@@ -94,7 +94,17 @@ struct Audit: ParsableCommand {
             guard let entry = try authority.store.events(matching: filter).first, let index = entry.index else {
                 throw ETrustError.refused("no issuance entry for serial \(serial) in the log", code: .notFound)
             }
-            guard let latest = try authority.store.checkpoints().last, latest.size > index else {
+            guard let stored = try authority.store.checkpoints().last else {
+                throw ETrustError.refused("the log has no signed checkpoint yet", code: .notFound)
+            }
+            // The proof is against what the checkpoint's signature covers, not the stored columns.
+            let key = try authority.auditVerifierKey()
+            let note = try SignedNote(parsing: stored.note)
+            guard try note.isSigned(name: key.name, publicKey: key.publicKey) else {
+                throw ETrustError.refused("the newest checkpoint's signature does not verify with the log's key", code: .badSignature)
+            }
+            let latest = try Checkpoint(body: note.text)
+            guard latest.size > index else {
                 throw ETrustError.refused("entry \(index) is not yet covered by a signed checkpoint", code: .notFound)
             }
             let proof = try authority.store.inclusionProof(index: index, size: latest.size)
@@ -104,12 +114,12 @@ struct Audit: ParsableCommand {
             if options.json {
                 try Output.json(["leafIndex": index, "treeSize": latest.size, "entry": entry.payload,
                                  "leafHash": Data(leaf).base64EncodedString(), "proof": proof.map { Data($0).base64EncodedString() },
-                                 "rootHash": Data(latest.root).base64EncodedString(), "checkpoint": latest.note, "verified": ok])
+                                 "rootHash": Data(latest.root).base64EncodedString(), "checkpoint": stored.note, "verified": ok])
             } else {
                 print("entry \(index) of \(latest.size): \(entry.payload)")
                 print("leaf hash: \(Data(leaf).base64EncodedString())")
                 for (i, p) in proof.enumerated() { print("proof[\(i)]: \(Data(p).base64EncodedString())") }
-                print("checkpoint:\n\(latest.note)", terminator: "")
+                print("checkpoint:\n\(stored.note)", terminator: "")
                 print(ok ? "inclusion proof verifies" : "inclusion proof does NOT verify")
             }
             if !ok { throw ExitCode(1) }

@@ -39,6 +39,9 @@ struct Issue: ParsableCommand {
             return
         }
         let request = try CertificateSigningRequest(bytes: try InputFile.read(csr!), what: csr!)
+        // The destination is checked before anything is recorded: a certificate is never
+        // committed that cannot then be written out.
+        if let out { try OutputPath.checkWritableFile(out) }
         let (certificate, record) = try options.changing { authority in
             try authority.issue(IssuanceRequest(source: .csr(request), profile: profile!, subject: subjectOverride,
                                                 subjectAltNames: sanOverride, validity: validityValue), ca: ca)
@@ -224,4 +227,19 @@ final class Progress {
         FileHandle.standardError.write(Data("\r[\(bar)] \(done)/\(total)".utf8))
     }
     func finish() { if enabled && total > 0 { FileHandle.standardError.write(Data("\n".utf8)) } }
+}
+
+enum OutputPath {
+    static func checkWritableFile(_ path: String) throws {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
+            if isDir.boolValue { throw ETrustError.badInput("--out \(path) is a folder; give a file name", code: .invalidArgument) }
+            guard access(path, W_OK) == 0 else { throw ETrustError.badInput("--out \(path) is not writable", code: .io) }
+        }
+        let dir = FilePath.directory(of: path)
+        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
+            throw ETrustError.badInput("--out \(path): folder \(dir) does not exist", code: .notFound)
+        }
+        guard access(dir, W_OK) == 0 else { throw ETrustError.badInput("--out \(path): folder \(dir) is not writable", code: .io) }
+    }
 }

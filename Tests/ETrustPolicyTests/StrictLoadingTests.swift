@@ -119,9 +119,14 @@ struct StrictLoadingTests {
         return path
     }
 
+    static func remove(_ path: String) {
+        try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent)
+    }
+
     @Test("the unbroken base profile loads")
     func baseLoads() throws {
         let path = try Self.write(BrokenProfile(label: "base", fragments: []).text(), name: "strict-test.yaml")
+        defer { Self.remove(path) }
         let p = try ProfileLoader.load(file: path)
         #expect(p.name == "strict-test")
         #expect(p.kind == .endEntity)
@@ -142,6 +147,7 @@ struct StrictLoadingTests {
     func refused(_ c: BrokenProfile) throws {
         let fileName = "case-\(c.label.filter { $0.isLetter || $0.isNumber }.prefix(40)).yaml"
         let path = try Self.write(c.text(), name: fileName)
+        defer { Self.remove(path) }
         let error = try #require(throws: ETrustError.self) { try ProfileLoader.load(file: path) }
         #expect(error.code == .invalidProfile)
         #expect(error.category == .refused)
@@ -160,30 +166,46 @@ struct StrictLoadingTests {
 
     @Test("a YAML syntax error is refused with the file and the line")
     func yamlSyntaxError() throws {
-        // An unclosed flow sequence on line 6.
-        let broken = BrokenProfile(label: "syntax", edits: [6: "    curves: [P-256", 7: "validity: {"], fragments: [])
+        // "mapping values are not allowed in this context" on line 8.
+        let broken = BrokenProfile(label: "syntax", edits: [8: "  default: 90d: 1"], fragments: [])
         let path = try Self.write(broken.text(), name: "syntax.yaml")
+        defer { Self.remove(path) }
         let error = try #require(throws: ETrustError.self) { try ProfileLoader.load(file: path) }
         #expect(error.code == .invalidProfile)
         #expect(error.category == .refused)
         #expect(error.reason.hasPrefix(path + ":"), "reason: \(error.reason)")
-        #expect(error.reason.contains("YAML syntax error"), "reason: \(error.reason)")
+        // Same shape as every other profile error: FILE:LINE: cause.
+        #expect(error.reason.hasPrefix(path + ":8: YAML syntax error"), "reason: \(error.reason)")
         #expect(!error.reason.contains("\n"))
+
+        let unclosed = BrokenProfile(label: "unclosed", edits: [6: "    curves: [P-256", 7: "validity: {"], fragments: [])
+        let path2 = try Self.write(unclosed.text(), name: "unclosed.yaml")
+        defer { Self.remove(path2) }
+        let error2 = try #require(throws: ETrustError.self) { try ProfileLoader.load(file: path2) }
+        #expect(error2.code == .invalidProfile)
+        #expect(error2.reason.hasPrefix(path2 + ":"), "reason: \(error2.reason)")
+        #expect(error2.reason.contains("YAML syntax error"), "reason: \(error2.reason)")
     }
 
     @Test("a duplicated key is refused and named")
     func duplicateKey() throws {
         let path = try Self.write(BrokenProfile(label: "dup", appended: ["kind: sub-ca"], fragments: []).text(), name: "dup.yaml")
+        defer { Self.remove(path) }
         let error = try #require(throws: ETrustError.self) { try ProfileLoader.load(file: path) }
         #expect(error.code == .invalidProfile)
         #expect(error.reason.contains(path), "reason: \(error.reason)")
-        #expect(error.reason.contains("kind"), "reason: \(error.reason)")
+        #expect(error.reason.contains("'kind'"), "reason: \(error.reason)")
+        // Yams reports the first occurrence of the key (line 3).
+        #expect(error.reason.hasPrefix(path + ":3:"), "reason: \(error.reason)")
+        // CLI contract: one clear line naming the cause; not the whole document.
+        #expect(!error.reason.contains("crlDistributionPoints"), "the reason repeats the document: \(error.reason)")
         #expect(!error.reason.contains("\n"))
     }
 
     @Test("an empty file is refused")
     func emptyFile() throws {
         let path = try Self.write("", name: "empty.yaml")
+        defer { Self.remove(path) }
         let error = try #require(throws: ETrustError.self) { try ProfileLoader.load(file: path) }
         #expect(error.code == .invalidProfile)
         #expect(error.reason.contains(path))

@@ -111,7 +111,7 @@ enum BadInput: String, CaseIterable, Sendable, CustomTestStringConvertible {
             return Expectation(arguments: ["issue", "--home", home, "--profile", "tls-server", "--csr", good], exit: 2,
                                mentions: ["--ca"])
         case .unknownSubcommand:
-            return Expectation(arguments: ["bogus", "--home", home], exit: 2, mentions: ["bogus"])
+            return Expectation(arguments: ["bogus"], exit: 2, mentions: ["bogus"])
         case .badSANSyntax:
             return Expectation(arguments: issue + ["--profile", "tls-server", "--csr", good, "--san", "carrier-pigeon:x"], exit: 2,
                                mentions: ["carrier-pigeon"])
@@ -129,6 +129,7 @@ enum BadInput: String, CaseIterable, Sendable, CustomTestStringConvertible {
     @Test(arguments: BadInput.allCases)
     func badInputIsRefusedAndWritesNothing(_ input: BadInput) throws {
         let (home, work) = try E2E.pki("e2e-bad-\(input.rawValue)")
+        defer { E2E.cleanUp(home) }
         let e = try input.prepare(home: home, work: work)
         let before = try E2E.snapshot(home)
 
@@ -157,9 +158,38 @@ enum BadInput: String, CaseIterable, Sendable, CustomTestStringConvertible {
         }
     }
 
+    /// CA/B Forum BR 7.1.2.7.12 and 4.2.2: a TLS server certificate names no Reserved IP Address
+    /// and no Internal Name. The tls-server profile says it follows the BR, so such a request is a
+    /// policy refusal (exit 1, one refuse event), not a certificate that pkilint's CA/B linter rejects.
+    @Test(arguments: ["ip:10.0.0.1", "ip:127.0.0.1", "ip:192.0.2.10", "dns:intranet.corp", "dns:printer.local"])
+    func tlsServerRefusesReservedAddressesAndInternalNames(_ san: String) throws {
+        let (home, work) = try E2E.pki("e2e-bad-internal")
+        defer { E2E.cleanUp(home) }
+        let csr = try E2E.makeCSR(in: work, name: "internal", subject: "/")
+        let before = try E2E.snapshot(home)
+        let r = try E2E.etrust(["issue", "--home", home, "--ca", "issuing", "--profile", "tls-server", "--csr", csr,
+                                "--san", san, "--json"])
+        if r.status == 0 {
+            // Show what the independent judge thinks of the certificate that should not exist.
+            let leaf = work + "/internal.pem"
+            try E2E.write(r.json?["certificate"] as? String ?? "", to: leaf)
+            let lint = try TestSupport.run(try E2E.venvTool("lint_cabf_serverauth_cert"), ["lint", "-d", "-s", "ERROR", leaf])
+            Issue.record("tls-server issued a certificate for \(san) (BR 7.1.2.7.12 / 4.2.2 forbid it); lint_cabf_serverauth_cert: \(lint.stdout)")
+            return
+        }
+        #expect(r.status == 1, "exit \(r.status): \(r.stderr)")
+        #expect(r.stderr.hasPrefix("etrust: ") && E2E.lines(r.stderr).count == 1, "stderr: \(r.stderr)")
+        let after = try E2E.snapshot(home)
+        #expect(after.certificates == before.certificates)
+        #expect(after.refusals == before.refusals + 1)
+        #expect(after.events == before.events + 1)
+        #expect(after.files == before.files)
+    }
+
     /// The 1 MiB limit also holds for a DER request padded past it.
     @Test func oversizedDERIsRefused() throws {
         let (home, work) = try E2E.pki("e2e-bad-bigder")
+        defer { E2E.cleanUp(home) }
         let csr = try E2E.makeCSR(in: work, name: "big", subject: "/CN=www.example.tg")
         let file = work + "/big.der"
         try Data(count: (1 << 20) + 1).write(to: URL(fileURLWithPath: file))

@@ -29,6 +29,7 @@ import Testing
 
     @Test func batchIssuesGoodRowsAndNamesBadLines() throws {
         let (home, work) = try E2E.pki("e2e-batch")
+        defer { E2E.cleanUp(home) }
         let csv = try makeBatch(in: work)
         let out = work + "/out"
         let before = try E2E.snapshot(home)
@@ -79,6 +80,7 @@ import Testing
 
     @Test func batchJSONGivesCountsAndPerLineResults() throws {
         let (home, work) = try E2E.pki("e2e-batch-json")
+        defer { E2E.cleanUp(home) }
         let csv = try makeBatch(in: work)
         let out = work + "/out"
         let r = try E2E.etrust(["issue", "--home", home, "--ca", "issuing", "--profile", "citizen-authentication",

@@ -121,7 +121,12 @@ enum E2E {
         let path = home + "/etrust.yaml"
         let text = try read(path)
         try #require(text.contains("pbkdf2Iterations: 600000"), "etrust.yaml no longer holds pbkdf2Iterations: 600000")
+        // Keep the file's mode: init makes the config 0640.
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
         try write(text.replacingOccurrences(of: "pbkdf2Iterations: 600000", with: "pbkdf2Iterations: 1000"), to: path)
+        if let mode = attributes[.posixPermissions] {
+            try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
+        }
     }
 
     /// A home with `root` (EC P-384) and `issuing` (EC P-256, below root), built once with the CLI
@@ -151,6 +156,13 @@ enum E2E {
         let work = dir + "/work"
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         return (home, work)
+    }
+
+    /// Removes the temporary folder that holds `path` (a home or a file made by `pki()`).
+    static func cleanUp(_ path: String) {
+        let dir = (path as NSString).deletingLastPathComponent
+        guard dir.hasPrefix(NSTemporaryDirectory()), (dir as NSString).lastPathComponent.hasPrefix("e2e") else { return }
+        try? FileManager.default.removeItem(atPath: dir)
     }
 
     // MARK: Observing a home

@@ -6,6 +6,7 @@ import Testing
 @Suite struct LifecycleTests {
     @Test func initCreateListShowExport() throws {
         let dir = try TestSupport.temporaryDirectory("e2e-lifecycle")
+        defer { E2E.cleanUp(dir + "/home") }
         let home = dir + "/home"
 
         // init prints the home it created.
@@ -90,11 +91,67 @@ import Testing
         #expect(E2E.pemCertificates(try E2E.read(outFile)) == blocks)
     }
 
+    /// Inputs may be PEM or DER; --out FILE receives PEM, or DER with --der; --passphrase-file
+    /// unlocks the keys without ETRUST_PASSPHRASE.
+    @Test func issueOutputsAndInputs() throws {
+        let (home, work) = try E2E.pki("e2e-outputs")
+        defer { E2E.cleanUp(home) }
+        let csr = try E2E.makeCSR(in: work, name: "tls", subject: "/CN=www.example.tg")
+        let der = work + "/tls.csr.der"
+        try E2E.pemToDER(csr, to: der)
+        let passphraseFile = work + "/passphrase"
+        try E2E.write("test-passphrase\n", to: passphraseFile)
+        let base = ["issue", "--home", home, "--ca", "issuing", "--profile", "tls-server", "--san", "dns:www.example.tg"]
+
+        // PEM request, certificate on stdout.
+        let stdout = try E2E.etrust(base + ["--csr", csr])
+        #expect(stdout.status == 0, "\(stdout.stderr)")
+        #expect(E2E.pemCertificates(stdout.stdout).count == 1)
+
+        // DER request, --out FILE (PEM), key unlocked by --passphrase-file only.
+        let pemOut = work + "/leaf.pem"
+        let fromDER = try E2E.etrust(base + ["--csr", der, "--out", pemOut, "--passphrase-file", passphraseFile], passphrase: nil)
+        #expect(fromDER.status == 0, "DER request with --passphrase-file: \(fromDER.stderr)")
+        #expect(E2E.pemCertificates(try E2E.read(pemOut)).count == 1)
+        #expect(try E2E.subject(ofCertificate: pemOut) == "CN=www.example.tg")
+
+        // --der --out FILE.
+        let derOut = work + "/leaf.der"
+        let derRun = try E2E.etrust(base + ["--csr", csr, "--der", "--out", derOut])
+        #expect(derRun.status == 0, "\(derRun.stderr)")
+        #expect(try E2E.bytes(derOut).first == 0x30)
+        let parsed = try E2E.openssl(["x509", "-inform", "DER", "-in", derOut, "-noout", "-subject"])
+        #expect(parsed.status == 0, "openssl could not read the DER certificate: \(parsed.stderr)")
+
+        #expect(try E2E.sqlCount(home, "certificates", where: "profile = 'tls-server'") == 3)
+    }
+
+    /// An --out path that cannot be written is found before anything is issued: the contract says
+    /// nothing is written half-way, so no certificate may be recorded that the caller never got.
+    @Test func issueToAnUnwritableOutPathWritesNothing() throws {
+        let (home, work) = try E2E.pki("e2e-badout")
+        defer { E2E.cleanUp(home) }
+        let csr = try E2E.makeCSR(in: work, name: "tls", subject: "/CN=www.example.tg")
+        let before = try E2E.snapshot(home)
+        let r = try E2E.etrust(["issue", "--home", home, "--ca", "issuing", "--profile", "tls-server", "--san", "dns:www.example.tg",
+                                "--csr", csr, "--out", work + "/no-such-folder/leaf.pem"])
+        #expect(r.status != 0, "issue to a missing folder succeeded")
+        #expect(r.stderr.hasPrefix("etrust: ") && r.stderr.contains("no-such-folder"), "stderr: \(r.stderr)")
+        let after = try E2E.snapshot(home)
+        #expect(after.certificates == before.certificates,
+                "a certificate was recorded (and audited) although it could not be delivered: \(before.certificates) -> \(after.certificates)")
+        #expect(after.events == before.events)
+    }
+
     /// The CA keys are stored encrypted with mode 0600, in a folder only the owner can enter.
     @Test func caKeyFilesArePrivate() throws {
         let (home, _) = try E2E.pki("e2e-keymode")
+        defer { E2E.cleanUp(home) }
         let keys = try FileManager.default.contentsOfDirectory(atPath: home + "/keys").filter { $0.hasSuffix(".key.pem") }.sorted()
-        #expect(keys == ["issuing.key.pem", "root.key.pem"])
+        // One key per CA (the home may hold others, e.g. the audit log's signing key).
+        #expect(Set(keys).isSuperset(of: ["issuing.key.pem", "root.key.pem"]), "\(keys)")
+        let folderMode = try #require(try FileManager.default.attributesOfItem(atPath: home + "/keys")[.posixPermissions] as? NSNumber).intValue
+        #expect(folderMode & 0o077 == 0, "keys/ has mode \(String(folderMode, radix: 8))")
         for k in keys {
             let path = home + "/keys/" + k
             let mode = try #require(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber).intValue
@@ -112,6 +169,7 @@ import Testing
     /// A key file others may read is refused: exit 1 naming the mode, and nothing is written.
     @Test func issueRefusesAGroupReadableKey() throws {
         let (home, work) = try E2E.pki("e2e-chmod")
+        defer { E2E.cleanUp(home) }
         let csr = try E2E.makeCSR(in: work, name: "tls", subject: "/CN=www.example.tg")
         let keyPath = home + "/keys/issuing.key.pem"
         #expect(chmod(keyPath, 0o644) == 0)
@@ -127,6 +185,7 @@ import Testing
 
     @Test func policyCheckOnTheHomeIsClean() throws {
         let (home, _) = try E2E.pki("e2e-policy")
+        defer { E2E.cleanUp(home) }
         let r = try E2E.etrust(["policy", "check", "--home", home])
         #expect(r.status == 0, "policy check: \(r.stdout) \(r.stderr)")
         let files = try FileManager.default.contentsOfDirectory(atPath: home + "/policies").filter { $0.hasSuffix(".yaml") }
@@ -144,6 +203,7 @@ import Testing
     /// An unknown key in one profile: exit 1, and the report names the file, the line and the key.
     @Test func policyCheckReportsAnUnknownKey() throws {
         let (home, work) = try E2E.pki("e2e-policy-bad")
+        defer { E2E.cleanUp(home) }
         let copy = work + "/policies"
         try FileManager.default.copyItem(atPath: home + "/policies", toPath: copy)
         let file = copy + "/tls-client.yaml"
@@ -171,6 +231,7 @@ import Testing
     /// `etrust init` over a home that has content refuses (exit 1) and changes nothing.
     @Test func initRefusesANonEmptyHome() throws {
         let (home, _) = try E2E.pki("e2e-reinit")
+        defer { E2E.cleanUp(home) }
         let before = try E2E.snapshot(home)
         let config = try E2E.read(home + "/etrust.yaml")
         let r = try E2E.etrust(["init", "--home", home])

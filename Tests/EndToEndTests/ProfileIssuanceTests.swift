@@ -18,6 +18,9 @@ struct ProfileCase: Sendable, CustomTestStringConvertible {
     /// Also judged by the CA/Browser Forum TLS server linter.
     var serverAuth = false
 
+    /// Also judged by pkilint's ETSI linter; the certificate type it must detect (nil: any).
+    var etsi = false
+    var etsiType: String?
     /// Distinguishes two cases of one profile.
     var variant: String?
 
@@ -28,18 +31,20 @@ struct ProfileCase: Sendable, CustomTestStringConvertible {
                     subject: "/CN=Ama Mensah/GN=Ama/SN=Mensah/serialNumber=IDCTG-12345/C=TG",
                     san: ["email:ama.mensah@example.tg"],
                     expectedSubject: "C=TG,serialNumber=IDCTG-12345,SN=Mensah,GN=Ama,CN=Ama Mensah",
-                    expectedSAN: "email:ama.mensah@example.tg"),
+                    expectedSAN: "email:ama.mensah@example.tg", etsi: true, etsiType: "NCP-NATURAL-PERSON"),
         ProfileCase(profile: "citizen-signing",
                     subject: "/GN=Kofi/SN=Agbeko/CN=Kofi Agbeko/serialNumber=IDCTG-12345/C=TG",
-                    expectedSubject: "C=TG,serialNumber=IDCTG-12345,CN=Kofi Agbeko,SN=Agbeko,GN=Kofi"),
+                    expectedSubject: "C=TG,serialNumber=IDCTG-12345,CN=Kofi Agbeko,SN=Agbeko,GN=Kofi",
+                    etsi: true, etsiType: "QCP-N-QSCD"),
         ProfileCase(profile: "organisation-seal",
                     subject: "/CN=Example Shop Seal/O=Example Shop/organizationIdentifier=VATTG-123/C=TG",
-                    expectedSubject: "C=TG,organizationIdentifier=VATTG-123,O=Example Shop,CN=Example Shop Seal"),
+                    expectedSubject: "C=TG,organizationIdentifier=VATTG-123,O=Example Shop,CN=Example Shop Seal",
+                    etsi: true, etsiType: "LEGAL-PERSON"),
         ProfileCase(profile: "tls-server", subject: "/CN=www.example.tg", san: ["dns:www.example.tg"],
                     expectedSubject: "CN=www.example.tg", expectedSAN: "DNS:www.example.tg", serverAuth: true),
         // BR 7.1.4.3: the subject may be empty; the SAN is then critical (RFC 5280 4.2.1.6).
-        ProfileCase(profile: "tls-server", subject: "/", san: ["dns:api.example.tg", "ip:192.0.2.10"],
-                    expectedSubject: "", expectedSAN: "DNS:api.example.tg, IP Address:192.0.2.10", serverAuth: true,
+        ProfileCase(profile: "tls-server", subject: "/", san: ["dns:api.example.tg", "ip:41.207.160.10"],
+                    expectedSubject: "", expectedSAN: "DNS:api.example.tg, IP Address:41.207.160.10", serverAuth: true,
                     variant: "empty subject"),
         ProfileCase(profile: "tls-client", subject: "/CN=service.example.tg/O=Ministry of Digital Economy/C=TG",
                     requestExtensions: ["subjectAltName=DNS:service.example.tg"],
@@ -69,6 +74,7 @@ struct ProfileCase: Sendable, CustomTestStringConvertible {
     @Test(arguments: ProfileCase.all)
     func issueUnderProfile(_ c: ProfileCase) throws {
         let (home, work) = try E2E.pki("e2e-\(c.profile)")
+        defer { E2E.cleanUp(home) }
         let rootPEM = home + "/certs/root.pem", issuingPEM = home + "/certs/issuing.pem"
         let csr = try E2E.makeCSR(in: work, name: c.profile, subject: c.subject,
                                   extra: c.requestExtensions.flatMap { ["-addext", $0] })
@@ -131,6 +137,13 @@ struct ProfileCase: Sendable, CustomTestStringConvertible {
         if c.serverAuth {
             try expectLintClean("lint_cabf_serverauth_cert", ["-d"], leaf)
         }
+        if c.etsi {
+            // ETSI EN 319 412: -o prints the detected certificate type on stderr.
+            let r = try expectLintClean("lint_etsi_cert", ["-d", "-o"], leaf)
+            if let type = c.etsiType {
+                #expect(r.stderr.contains(type), "lint_etsi_cert detected '\(r.stderr)', expected \(type)")
+            }
+        }
 
         // The database knows it.
         let show = try E2E.etrust(["show", serial, "--home", home, "--json"])
@@ -155,6 +168,7 @@ struct ProfileCase: Sendable, CustomTestStringConvertible {
     @Test(arguments: ["root", "issuing"])
     func caCertificateLintsClean(_ name: String) throws {
         let (home, _) = try E2E.pki("e2e-lint-\(name)")
+        defer { E2E.cleanUp(home) }
         let path = home + "/certs/\(name).pem"
         let text = try E2E.openssl(["x509", "-in", path, "-noout", "-text"])
         #expect(text.status == 0)
@@ -165,6 +179,7 @@ struct ProfileCase: Sendable, CustomTestStringConvertible {
     /// The judge itself works: a certificate with a known RFC 5280 error is flagged.
     @Test func pkilintFlagsABrokenCertificate() throws {
         let dir = try TestSupport.temporaryDirectory("e2e-pkilint")
+        defer { E2E.cleanUp(dir + "/c.pem") }
         // keyCertSign in a certificate whose basicConstraints say cA FALSE (RFC 5280 4.2.1.3).
         let r = try E2E.openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
                                  "-subj", "/CN=broken", "-keyout", dir + "/k", "-out", dir + "/c.pem", "-days", "1",
@@ -175,11 +190,13 @@ struct ProfileCase: Sendable, CustomTestStringConvertible {
         #expect(lint.status != 0)
     }
 
-    private func expectLintClean(_ tool: String, _ extra: [String], _ file: String) throws {
+    @discardableResult
+    private func expectLintClean(_ tool: String, _ extra: [String], _ file: String) throws -> TestSupport.Result {
         let path = try E2E.venvTool(tool)
         let r = try TestSupport.run(path, ["lint"] + extra + ["-s", "ERROR", file])
         let output = r.stdout + r.stderr
         #expect(!output.contains("(ERROR)") && !output.contains("(FATAL)"), "\(tool) on \(file):\n\(output)")
         #expect(r.status == 0, "\(tool) exited \(r.status) on \(file):\n\(output)")
+        return r
     }
 }

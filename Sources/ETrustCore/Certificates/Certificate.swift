@@ -76,7 +76,7 @@ public struct Certificate: Sendable, Hashable {
         } catch let e as ETrustError {
             throw e
         } catch {
-            throw ETrustError.badInput("\(what): not a valid X.509 certificate (\(error))")
+            throw ETrustError.badInput("\(what): not a valid X.509 certificate (\(ASN1Errors.describe(error)))")
         }
     }
 
@@ -158,27 +158,11 @@ public struct Certificate: Sendable, Hashable {
 
     /// (isCA, pathLength) from basicConstraints.
     public var basicConstraints: (ca: Bool, pathLength: Int?)? {
-        guard let e = `extension`(ExtensionOID.basicConstraints), let node = try? DER.parse(e.value) else { return nil }
-        return try? DER.sequence(node, identifier: .sequence) { n in
-            var ca = false
-            var path: Int? = nil
-            var next = n.next()
-            if let b = next, b.identifier == .boolean { ca = try Bool(derEncoded: b); next = n.next() }
-            if let p = next { path = try Int(derEncoded: p) }
-            return (ca, path)
-        }
+        `extension`(ExtensionOID.basicConstraints).flatMap { Extension.decodeBasicConstraints($0.value) }
     }
 
     public var keyUsage: Set<KeyUsageBit>? {
-        guard let e = `extension`(ExtensionOID.keyUsage), let node = try? DER.parse(e.value),
-              let bits = try? ASN1BitString(derEncoded: node) else { return nil }
-        var set = Set<KeyUsageBit>()
-        for (i, byte) in bits.bytes.enumerated() {
-            for b in 0..<8 where byte & (0x80 >> UInt8(b)) != 0 {
-                if let k = KeyUsageBit(rawValue: i * 8 + b) { set.insert(k) }
-            }
-        }
-        return set
+        `extension`(ExtensionOID.keyUsage).flatMap { Extension.decodeKeyUsage($0.value) }
     }
 
     public var subjectKeyIdentifier: [UInt8]? {

@@ -70,7 +70,7 @@ public struct CertificateSigningRequest: Sendable {
         } catch let e as ETrustError {
             throw e
         } catch {
-            throw ETrustError.badInput("\(what): not a valid PKCS#10 request (\(error))")
+            throw ETrustError.badInput("\(what): not a valid PKCS#10 request (\(ASN1Errors.describe(error)))")
         }
         self.der = der
         self.signatureAlgorithm = try SignatureAlgorithm(oid: algorithmOID)

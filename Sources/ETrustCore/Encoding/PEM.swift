@@ -118,7 +118,10 @@ public enum InputFile {
             guard let text = String(bytes: bytes, encoding: .utf8) else {
                 throw ETrustError.badInput("\(what): PEM is not valid text")
             }
-            let blocks = try PEM.decodeAll(text, labels: labels)
+            let blocks: [(label: String, der: [UInt8])]
+            do { blocks = try PEM.decodeAll(text, labels: labels) } catch let e as ETrustError {
+                throw ETrustError(e.code, "\(what): \(e.reason)", category: e.category)
+            }
             guard !blocks.isEmpty else {
                 throw ETrustError.badInput("\(what): no PEM block labelled \(labels.sorted().joined(separator: " or "))")
             }

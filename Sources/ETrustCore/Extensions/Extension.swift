@@ -157,6 +157,31 @@ public struct GeneralSubtree: Sendable, Hashable {
 }
 
 extension Extension {
+    /// Decodes a basicConstraints value: (cA, pathLenConstraint).
+    public static func decodeBasicConstraints(_ value: [UInt8]) -> (ca: Bool, pathLength: Int?)? {
+        guard let node = try? DER.parse(value) else { return nil }
+        return try? DER.sequence(node, identifier: .sequence) { n in
+            var ca = false
+            var path: Int? = nil
+            var next = n.next()
+            if let b = next, b.identifier == .boolean { ca = try Bool(derEncoded: b); next = n.next() }
+            if let p = next { path = try Int(derEncoded: p) }
+            return (ca, path)
+        }
+    }
+
+    /// Decodes a keyUsage value into its bits.
+    public static func decodeKeyUsage(_ value: [UInt8]) -> Set<KeyUsageBit>? {
+        guard let node = try? DER.parse(value), let bits = try? ASN1BitString(derEncoded: node) else { return nil }
+        var set = Set<KeyUsageBit>()
+        for (i, byte) in bits.bytes.enumerated() {
+            for b in 0..<8 where byte & (0x80 >> UInt8(b)) != 0 {
+                if let k = KeyUsageBit(rawValue: i * 8 + b) { set.insert(k) }
+            }
+        }
+        return set
+    }
+
     public static func basicConstraints(ca: Bool, pathLength: Int?) -> Extension {
         var s = DER.Serializer()
         try! s.appendConstructedNode(identifier: .sequence) { s in

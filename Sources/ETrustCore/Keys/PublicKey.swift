@@ -33,7 +33,7 @@ public struct PublicKey: Sendable {
         } catch let e as ETrustError {
             throw e
         } catch {
-            throw ETrustError.badInput("malformed SubjectPublicKeyInfo: \(error)")
+            throw ETrustError.badInput("malformed SubjectPublicKeyInfo: \(ASN1Errors.describe(error))")
         }
         self.subjectPublicKeyInfo = spki
         self.subjectPublicKeyBits = keyBits

@@ -1,0 +1,107 @@
+import ETrustAudit
+import ETrustCA
+import ETrustCore
+import ETrustStore
+import ETrustTestSupport
+import Foundation
+import Testing
+
+@Suite("The audit log through the library")
+struct LibraryAuditTests {
+    @Test("issuances, a refusal and checkpoints: the log verifies, each payload states its index, every kind of change is logged")
+    func logThroughLibrary() throws {
+        let a = try AuditHome.make()
+        let report = try a.authority.verifyAudit()
+        #expect(report.ok, "\(report.failure?.message ?? "")")
+        #expect(report.entries == a.size)
+        #expect(report.checkpoints == 3)
+        #expect(report.latest?.size == a.size)
+
+        let events = try a.authority.store.events()
+        #expect(events.count == a.size)
+        #expect(try a.authority.store.auditSize == a.size)
+        let hasher = MerkleHasher()
+        var leaves: [[UInt8]] = []
+        for (i, e) in events.enumerated() {
+            #expect(e.index == i)
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(e.payload.utf8)) as? [String: Any], "\(e.payload)")
+            #expect(object["index"] as? Int == i, "\(e.payload)")
+            #expect(object["type"] as? String == e.type)
+            // The stored leaf hash is SHA-256(0x00 || payload).
+            let leaf = try #require(try a.authority.store.leafHash(index: i))
+            #expect(leaf == hasher.leafHash(e.payload))
+            #expect(leaf == ReferenceMTH.leaf(Array(e.payload.utf8)))
+            leaves.append(leaf)
+        }
+        let types = Set(events.map(\.type))
+        for t in ["policy", "key", "ca", "issue", "refuse"] { #expect(types.contains(t), "no '\(t)' event in \(types)") }
+        #expect(events.filter { $0.type == "issue" }.count == 5)
+        #expect(events.filter { $0.type == "refuse" }.count == 1)
+        #expect(events.filter { $0.type == "ca" }.count == 2)
+        // The audit key's creation is logged with its verifier key.
+        let auditKey = try #require(events.first { $0.type == "key" && $0.payload.contains("\"purpose\":\"audit\"") })
+        let vkey = try String(contentsOfFile: a.vkeyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(auditKey.payload.contains(CanonicalJSON.string(vkey)), "\(auditKey.payload)")
+        // Each issuance's entry names its serial.
+        for serial in a.serials {
+            #expect(events.contains { $0.type == "issue" && $0.serialHex == serial && $0.payload.contains("\"serial\":\"\(serial)\"") })
+        }
+
+        // The stored checkpoints are signed notes over the roots of the log at their sizes.
+        let key = try SignedNote.parseVerifierKey(vkey)
+        let stored = try a.authority.store.checkpoints()
+        #expect(stored.map(\.size) == a.checkpointSizes)
+        for c in stored {
+            let note = try SignedNote(parsing: c.note)
+            #expect(try note.isSigned(name: key.name, publicKey: key.publicKey))
+            let cp = try Checkpoint(body: note.text)
+            #expect(cp.size == c.size)
+            #expect(cp.root == c.root)
+            #expect(cp.root == ReferenceMTH.root(leaves[..<c.size]), "checkpoint at \(c.size)")
+            #expect(cp.origin == a.authority.home.config.auditOrigin)
+        }
+        // The published checkpoint is the newest one.
+        #expect(try String(contentsOfFile: a.checkpointFile, encoding: .utf8) == stored.last?.note)
+        // No change since the last checkpoint: no new checkpoint.
+        #expect(try a.authority.checkpoint() == nil)
+        #expect(try a.authority.store.checkpoints().count == 3)
+    }
+
+    @Test("the store's proofs verify against the signed checkpoints")
+    func storeProofs() throws {
+        let a = try AuditHome.make()
+        let hasher = MerkleHasher()
+        let stored = try a.authority.store.checkpoints()
+        for c in stored {
+            #expect(try a.authority.store.auditRoot(size: c.size) == c.root)
+            for index in stride(from: 0, to: c.size, by: 3) {
+                let leaf = try #require(try a.authority.store.leafHash(index: index))
+                let proof = try a.authority.store.inclusionProof(index: index, size: c.size)
+                #expect(MerkleProofs.verifyInclusion(hasher: hasher, index: index, size: c.size, leafHash: leaf, proof: proof, root: c.root))
+            }
+        }
+        for (i, old) in stored.enumerated() {
+            for new in stored[i...] {
+                let proof = try a.authority.store.consistencyProof(from: old.size, to: new.size)
+                #expect(MerkleProofs.verifyConsistency(hasher: hasher, from: old.size, to: new.size, proof: proof, root1: old.root, root2: new.root))
+            }
+        }
+    }
+
+    @Test("a refusal adds exactly one entry, which verifies only once a checkpoint covers it")
+    func refusalIsOneEntry() throws {
+        let a = try AuditHome.make()
+        let before = try a.authority.store.auditSize
+        #expect(throws: ETrustError.self) { try a.authority.issue(try AuditHome.request("nosan.example.tg", san: false), ca: "issuing") }
+        #expect(try a.authority.store.auditSize == before + 1)
+        let last = try #require(try a.authority.store.events().last)
+        #expect(last.type == "refuse")
+        #expect(last.index == before)
+        // Uncovered until the next checkpoint, then verified again.
+        let uncovered = try a.authority.verifyAudit()
+        #expect(!uncovered.ok)
+        #expect(uncovered.failure?.entry == a.size)
+        #expect(try a.authority.checkpoint()?.size == before + 1)
+        #expect(try a.authority.verifyAudit().ok)
+    }
+}
