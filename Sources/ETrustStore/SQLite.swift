@@ -150,28 +150,8 @@ final class SQLiteConnection {
         }
 
         func query(_ values: [SQLValue] = []) throws -> [Row] {
-            bind(values)
             var rows: [Row] = []
-            while true {
-                let rc = sqlite3_step(stmt)
-                if rc == SQLITE_DONE { break }
-                guard rc == SQLITE_ROW else { throw connection.error("query") }
-                var row = Row()
-                for c in 0..<sqlite3_column_count(stmt) {
-                    let name = String(cString: sqlite3_column_name(stmt, c))
-                    switch sqlite3_column_type(stmt, c) {
-                    case SQLITE_INTEGER: row.values[name] = .int(sqlite3_column_int64(stmt, c))
-                    case SQLITE_TEXT: row.values[name] = .text(String(cString: sqlite3_column_text(stmt, c)))
-                    case SQLITE_BLOB:
-                        let n = Int(sqlite3_column_bytes(stmt, c))
-                        let p = sqlite3_column_blob(stmt, c)
-                        row.values[name] = .blob(n == 0 ? [] : Array(UnsafeRawBufferPointer(start: p, count: n)))
-                    default: row.values[name] = .null
-                    }
-                }
-                rows.append(row)
-            }
-            sqlite3_reset(stmt)
+            try forEach(values) { rows.append($0) }
             return rows
         }
     }
