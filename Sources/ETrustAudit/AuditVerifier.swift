@@ -21,6 +21,7 @@ public struct AuditVerifier {
         public var ok: Bool { failure == nil }
     }
 
+    static let auditKeyPrefix = Array("{\"action\":\"generated\",\"algorithm\":\"ed25519\",".utf8)
     let hasher = MerkleHasher()
     let origin: String
     let publicKey: [UInt8]
@@ -93,7 +94,9 @@ public struct AuditVerifier {
         }
         // The log records its own audit key when it is created: a log signed by another key
         // (the key replaced and every checkpoint re-signed) is caught here.
-        if payload.contains("\"purpose\":\"audit\""),
+        // Sorted keys: the audit key's "generated" event starts with this prefix.
+        let isAuditKey = payload.utf8.starts(with: AuditVerifier.auditKeyPrefix) && payload.contains("\"purpose\":\"audit\"")
+        if isAuditKey,
            let data = payload.data(using: .utf8),
            let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
            let recorded = object["verifierKey"] as? String,
@@ -104,7 +107,7 @@ public struct AuditVerifier {
                 return
             }
         }
-        if payload.contains("\"purpose\":\"audit\"") { sawAuditKey = true }
+        if isAuditKey { sawAuditKey = true }
         range.append(leaf)
         checkCheckpoints()
     }

@@ -10,10 +10,12 @@ extension Authority {
 
     /// The home's Ed25519 audit key, created (and logged) on first use.
     func auditSigner() throws -> (Signer, [UInt8]) {
+        if let cached = cachedAuditSigner { return cached }
         if FileManager.default.fileExists(atPath: auditKeyPath) {
             let key = try PrivateKey.load(fromFile: auditKeyPath, passphrase: try passphrase())
             guard let raw = try key.publicKey.ed25519Raw else { throw ETrustError.environment("the audit key is not Ed25519") }
-            return (try Signer(key: key), raw)
+            cachedAuditSigner = (try Signer(key: key), raw)
+            return cachedAuditSigner!
         }
         let key = try PrivateKey.generate(.ed25519)
         let raw = try key.publicKey.ed25519Raw!

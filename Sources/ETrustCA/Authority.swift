@@ -1,3 +1,4 @@
+import Dispatch
 import ETrustCore
 import ETrustPolicy
 import ETrustStore
@@ -13,6 +14,7 @@ public final class Authority {
     public let profiles: [String: Profile]
     let passphrase: () throws -> [UInt8]
     var signers: [String: Signer] = [:]
+    var cachedAuditSigner: (Signer, [UInt8])?
     public var requester: String
 
     public init(home: Home, clock: ETrustClock = SystemClock(), passphrase: @escaping () throws -> [UInt8]) throws {
@@ -47,7 +49,25 @@ public final class Authority {
     /// Decrypts the CA's key now (PBKDF2 is deliberately slow), so that a batch's timing and
     /// progress measure issuance alone.
     public func unlock(ca name: String) throws {
-        _ = try signer(for: try ca(name))
+        let record = try ca(name)
+        // Both PBKDF2 unlocks (the CA key and the audit key for the closing checkpoint) run at
+        // once, one per core.
+        let passphrase = try self.passphrase()
+        let audit = AuditUnlock()
+        let group = DispatchGroup()
+        if home.config.auditEnabled && cachedAuditSigner == nil && FileManager.default.fileExists(atPath: auditKeyPath) {
+            let path = auditKeyPath
+            DispatchQueue.global().async(group: group) {
+                audit.result = Result { try PrivateKey.load(fromFile: path, passphrase: passphrase) }
+            }
+        }
+        _ = try signer(for: record)
+        group.wait()
+        if let result = audit.result {
+            let key = try result.get()
+            guard let raw = try key.publicKey.ed25519Raw else { throw ETrustError.environment("the audit key is not Ed25519") }
+            cachedAuditSigner = (try Signer(key: key), raw)
+        }
     }
 
     /// The CA's signer; the key is decrypted once per process.
@@ -138,6 +158,10 @@ public final class Authority {
         if p.ocspNoCheck { tail.append(.ocspNoCheck) }
         return ExtensionPlan(head: head, aki: issuerKeyID.map { .authorityKeyIdentifier($0) }, tail: tail)
     }
+}
+
+final class AuditUnlock: @unchecked Sendable {
+    var result: Result<PrivateKey, Error>?
 }
 
 public enum Random {

@@ -59,11 +59,17 @@ public struct AuditEvent: Sendable {
     public var serialHex: String?
     public var profile: String?
     /// Every field of the event (type, time, ca, serial and profile included), as strings.
-    public var fields: [String: String]
+    public var fields: [String: String] {
+        didSet { (before, after) = CanonicalJSON.split(fields, around: "index") }
+    }
     /// Position in the log once stored (0-based), nil before.
     public var index: Int?
     /// Canonical JSON (sorted keys, no floats) as stored; before storing, without the index.
     public var payload: String
+    /// The canonical JSON around the "index" member, prepared when the event is made (in the
+    /// parallel part of a batch), so that the store only splices the number in.
+    private var before: String
+    private var after: String
 
     public init(type: String, time: Date, ca: String?, serialHex: String?, profile: String?, fields: [String: String]) {
         self.type = type; self.time = time; self.ca = ca; self.serialHex = serialHex; self.profile = profile
@@ -75,11 +81,12 @@ public struct AuditEvent: Sendable {
         if let profile { all["profile"] = profile }
         self.fields = all
         self.payload = CanonicalJSON.object(all)
+        (before, after) = CanonicalJSON.split(all, around: "index")
     }
 
     /// The leaf text: the fields plus the entry's position, so that moving an entry breaks it.
     public func payload(index: Int) -> String {
-        CanonicalJSON.object(fields, integers: ["index": index])
+        before + String(index) + after
     }
 }
 
@@ -89,6 +96,18 @@ public enum CanonicalJSON {
         for (k, v) in integers { members.append((k, String(v))) }
         members.sort { $0.0.utf8.lexicographicallyPrecedes($1.0.utf8) }
         return "{" + members.map { "\(string($0.0)):\($0.1)" }.joined(separator: ",") + "}"
+    }
+
+    /// The canonical object of `fields` plus an integer member `key`, as the text before and
+    /// after that member's value.
+    public static func split(_ fields: [String: String], around key: String) -> (String, String) {
+        let keys = fields.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        let head = keys.filter { $0.utf8.lexicographicallyPrecedes(key.utf8) }
+        let tail = keys.filter { !$0.utf8.lexicographicallyPrecedes(key.utf8) && $0 != key }
+        var before = "{" + head.map { "\(string($0)):\(string(fields[$0]!))," }.joined() + "\(string(key)):"
+        before.reserveCapacity(before.utf8.count)
+        let after = tail.map { ",\(string($0)):\(string(fields[$0]!))" }.joined() + "}"
+        return (before, after)
     }
 
     public static func string(_ s: String) -> String {

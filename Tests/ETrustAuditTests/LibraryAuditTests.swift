@@ -105,3 +105,20 @@ struct LibraryAuditTests {
         #expect(try a.authority.verifyAudit().ok)
     }
 }
+
+@Suite("Canonical event payloads")
+struct CanonicalPayloadTests {
+    /// The store splices the index into text prepared in advance; it must be exactly the
+    /// canonical object of the fields plus the integer member "index".
+    @Test("payload(index:) equals the canonical JSON of the fields with the index", arguments: [0, 7, 1_000_000])
+    func spliceEqualsCanonical(_ index: Int) throws {
+        let event = AuditEvent(type: "issue", time: Date(timeIntervalSince1970: 1_800_000_000), ca: "issuing", serialHex: "4a01",
+                               profile: "tls-server", fields: ["requester": "ops\"team", "certificateSHA256": "ab", "a": "first", "z": "last"])
+        let spliced = event.payload(index: index)
+        #expect(spliced == CanonicalJSON.object(event.fields, integers: ["index": index]))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(spliced.utf8)) as? [String: Any])
+        #expect(object["index"] as? Int == index)
+        #expect(object["requester"] as? String == "ops\"team")
+        #expect(Array(spliced.utf8.prefix(5)) == Array("{\"a\":".utf8))
+    }
+}
