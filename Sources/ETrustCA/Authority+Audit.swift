@@ -26,6 +26,28 @@ extension Authority {
         return (try Signer(key: key), raw)
     }
 
+    /// Logs every profile whose file is new or changed since the log last recorded it (its
+    /// SHA-256), so that the log shows under which rules each later act was taken.
+    public func recordPolicyChanges() throws {
+        var latest: [String: String] = [:]
+        for e in try store.events(matching: EventFilter(type: "policy")) {
+            if let p = e.profile, let object = try? JSONSerialization.jsonObject(with: Data(e.payload.utf8)) as? [String: Any],
+               let sha = object["sha256"] as? String {
+                latest[p] = sha
+            }
+        }
+        let now = clock.now()
+        var events: [AuditEvent] = []
+        for (name, profile) in profiles.sorted(by: { $0.key < $1.key }) {
+            let sha = Hex.encode(profile.sha256)
+            guard latest[name] != sha else { continue }
+            events.append(AuditEvent(type: "policy", time: now, ca: nil, serialHex: nil, profile: name,
+                                     fields: ["action": latest[name] == nil ? "loaded" : "changed",
+                                              "file": FilePath.lastComponent(of: profile.file), "sha256": sha]))
+        }
+        if !events.isEmpty { try store.append(events: events) }
+    }
+
     /// Signs a checkpoint of the log if it grew since the last one, stores it and publishes it
     /// (pub/audit/checkpoint, pub/audit/audit.vkey). Called after each command.
     @discardableResult

@@ -70,6 +70,7 @@ struct HomeOptions: ParsableArguments {
     /// what it appended, whether the command succeeded or was refused.
     func changing<R>(_ body: (Authority) throws -> R) throws -> R {
         let authority = try openAuthority()
+        try authority.recordPolicyChanges()
         let result: R
         do {
             result = try body(authority)

@@ -122,3 +122,26 @@ struct CanonicalPayloadTests {
         #expect(Array(spliced.utf8.prefix(5)) == Array("{\"a\":".utf8))
     }
 }
+
+@Suite("Policy changes in the log")
+struct PolicyChangeTests {
+    @Test("a changed profile file is logged once with its new SHA-256; an unchanged one is not")
+    func changedProfileIsLogged() throws {
+        let (home, _) = try TestSupport.makePKI()
+        let file = home + "/policies/tls-server.yaml"
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        try text.replacingOccurrences(of: "default: 90d", with: "default: 60d").write(toFile: file, atomically: true, encoding: .utf8)
+        let authority = try Authority(home: try Home.open(home), passphrase: { Array("test-passphrase".utf8) })
+        let before = try authority.store.events(matching: EventFilter(type: "policy")).count
+        try authority.recordPolicyChanges()
+        let policy = try authority.store.events(matching: EventFilter(type: "policy"))
+        #expect(policy.count == before + 1)
+        let last = try #require(policy.last)
+        #expect(last.profile == "tls-server")
+        #expect(last.payload.contains("\"action\":\"changed\""))
+        let sha = Hex.encode(Digest.sha256(Array(try String(contentsOfFile: file, encoding: .utf8).utf8)))
+        #expect(last.payload.contains(sha))
+        try authority.recordPolicyChanges()
+        #expect(try authority.store.events(matching: EventFilter(type: "policy")).count == before + 1)
+    }
+}
