@@ -70,12 +70,13 @@ extension Authority {
         let validity = profile.validity(requested: r.validity, at: now)
         let issuerCert = parentRecord?.certificate
         let plan = try extensionPlan(profile: profile, issuerName: parentRecord?.name ?? r.name,
-                                     issuerKeyID: issuerCert?.subjectKeyIdentifier ?? publicKey.keyIdentifier)
+                                     issuerKeyID: issuerCert?.subjectKeyIdentifier ?? publicKey.keyIdentifier,
+                                     issuerCRL: parentRecord.map { crlSettings(of: $0) } ?? .defaults)
         let tbs = TBSCertificate(
             serial: try Authority.randomSerial(), signatureAlgorithm: signer.algorithm, issuer: issuerCert?.subject ?? subject,
             notBefore: now, notAfter: now.addingTimeInterval(TimeInterval(validity.seconds - 1)), subject: subject,
             subjectPublicKeyInfo: publicKey.subjectPublicKeyInfo,
-            extensions: plan.extensions(ski: .subjectKeyIdentifier(publicKey.keyIdentifier), san: nil))
+            extensions: plan.extensions(ski: .subjectKeyIdentifier(publicKey.keyIdentifier), san: nil, shard: 0))
         let findings = Linter.check(tbs, profile: profile, issuerNotBefore: issuerCert?.notBefore,
                                     issuerNotAfter: issuerCert?.notAfter, issuerIsCA: true)
         if !findings.isEmpty {

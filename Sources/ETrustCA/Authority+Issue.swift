@@ -72,7 +72,7 @@ extension Authority {
         for name in Set(requests.map(\.profile)) {
             guard let p = profiles[name] else { continue }
             if p.isCA { continue }
-            plans[name] = try extensionPlan(profile: p, issuerName: caName, issuerKeyID: issuerKeyID)
+            plans[name] = try extensionPlan(profile: p, issuerName: caName, issuerKeyID: issuerKeyID, issuerCRL: crlSettings(of: caRecord))
         }
         let context = IssuanceContext(caName: caName, issuer: issuer, signer: signer, profiles: profiles, plans: plans,
                                       now: now, requester: requester, issuerIsRoot: profiles[caRecord.profile]?.kind == .rootCA || caRecord.parent == nil)
@@ -176,10 +176,13 @@ struct IssuanceContext: Sendable {
             let notBefore = max(now.addingTimeInterval(-TimeInterval(profile.maxBackdate.seconds)), issuer.notBefore)
             let notAfter = notBefore.addingTimeInterval(TimeInterval(validity.seconds - 1))
             let san = sans.isEmpty ? nil : try Extension.subjectAltName(sans, critical: subject.isEmpty)
+            let serial = try Authority.randomSerial()
+            // The CRL shard is fixed at issuance, from the serial (uniform: CSPRNG bytes).
+            let shard = plan.shards > 1 ? Int(serial[serial.count - 1]) % plan.shards : 0
             let tbs = TBSCertificate(
-                serial: try Authority.randomSerial(), signatureAlgorithm: signer.algorithm, issuer: issuer.subject,
+                serial: serial, signatureAlgorithm: signer.algorithm, issuer: issuer.subject,
                 notBefore: notBefore, notAfter: notAfter, subject: subject, subjectPublicKeyInfo: csr.publicKey.subjectPublicKeyInfo,
-                extensions: plan.extensions(ski: .subjectKeyIdentifier(csr.publicKey.keyIdentifier), san: san))
+                extensions: plan.extensions(ski: .subjectKeyIdentifier(csr.publicKey.keyIdentifier), san: san, shard: shard))
             let findings = Linter.check(tbs, profile: profile, issuerNotBefore: issuer.notBefore, issuerNotAfter: issuer.notAfter, issuerIsCA: true)
             if let first = findings.first {
                 return refusal(profile: profile.name, rule: "lint.\(first.rule)", reason: findings.map(\.message).joined(separator: "; "), subject: subject)
@@ -187,8 +190,8 @@ struct IssuanceContext: Sendable {
             let certificate = try tbs.sign(with: signer)
             let record = CertificateRecord(
                 ca: caName, serialHex: certificate.serialHex, subject: subject.description, subjectAltNames: sans.map(\.description),
-                profile: profile.name, notBefore: certificate.notBefore, notAfter: certificate.notAfter, der: certificate.der,
-                requester: requester, issuedAt: now)
+                profile: profile.name, notBefore: certificate.notBefore, notAfter: certificate.notAfter, shard: shard,
+                der: certificate.der, requester: requester, issuedAt: now)
             let event = AuditEvent(type: "issue", time: now, ca: caName, serialHex: certificate.serialHex, profile: profile.name,
                                    fields: ["certificateSHA256": Hex.encode(certificate.sha256Fingerprint), "subject": subject.description,
                                             "requester": requester])

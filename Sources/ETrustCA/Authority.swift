@@ -108,41 +108,74 @@ public final class Authority {
     }
 
     /// What the profile fixes for certificates issued by `issuer`: every extension except the
-    /// per-certificate SKI and SAN. Built once per (CA, profile) and reused for each certificate.
+    /// per-certificate SKI, SAN and (for a partitioned CA) the shard's CRL distribution point.
+    /// Built once per (CA, profile) and reused for each certificate.
     struct ExtensionPlan: Sendable {
         var head: [Extension]    // basicConstraints, keyUsage, extendedKeyUsage
         var aki: Extension?
-        var tail: [Extension]    // policies, CDP, AIA, constraints, qcStatements, ocspNoCheck
+        var policies: [Extension]
+        /// cRLDistributionPoints per shard of the issuer (one element when it is not partitioned).
+        var cdpByShard: [Extension?]
+        var tail: [Extension]    // AIA, freshestCRL, constraints, qcStatements, ocspNoCheck
 
-        func extensions(ski: Extension, san: Extension?) -> [Extension] {
+        var shards: Int { cdpByShard.count }
+
+        func extensions(ski: Extension, san: Extension?, shard: Int = 0) -> [Extension] {
             var all = head
-            all.reserveCapacity(head.count + tail.count + 3)
+            all.reserveCapacity(head.count + tail.count + 5)
             all.append(ski)
             if let aki { all.append(aki) }
             if let san { all.append(san) }
+            all.append(contentsOf: policies)
+            if let cdp = cdpByShard[shard] { all.append(cdp) }
             all.append(contentsOf: tail)
             return all
         }
     }
 
-    func extensionPlan(profile p: Profile, issuerName: String, issuerKeyID: [UInt8]?) throws -> ExtensionPlan {
+    /// The CRL settings of a CA (its profile's `crl` section, or the defaults).
+    public func crlSettings(of ca: CARecord) -> Profile.CRLSettings {
+        profiles[ca.profile]?.crl ?? .defaults
+    }
+
+    /// The file name under pub/crl/ of a CA's CRL, shard or delta.
+    public static func crlFileName(ca: String, shard: Int?, delta: Bool = false) -> String {
+        delta ? "\(ca)-delta.crl" : shard.map { "\(ca)-\($0).crl" } ?? "\(ca).crl"
+    }
+
+    func extensionPlan(profile p: Profile, issuerName: String, issuerKeyID: [UInt8]?, issuerCRL: Profile.CRLSettings = .defaults) throws -> ExtensionPlan {
         var head: [Extension] = [
             .basicConstraints(ca: p.isCA, pathLength: p.pathLength),
             .keyUsage(p.keyUsage),
         ]
         if !p.extendedKeyUsage.isEmpty { head.append(try .extendedKeyUsage(p.extendedKeyUsage, critical: p.extendedKeyUsageCritical)) }
-        var tail: [Extension] = []
+        var policies: [Extension] = []
         if !p.policies.isEmpty {
-            tail.append(try .certificatePolicies(p.policies.map { policy in
+            policies.append(try .certificatePolicies(p.policies.map { policy in
                 var info = policy.info
                 info.cpsURI = info.cpsURI.map { expand($0, issuer: issuerName) }
                 return info
             }))
         }
-        if !p.crlDistributionPoints.isEmpty { tail.append(try .cRLDistributionPoints(p.crlDistributionPoints.map { expand($0, issuer: issuerName) })) }
+        // RFC 5280 4.2.1.13: each certificate names the CRL that covers it; for a partitioned CA
+        // that is its shard's CRL, fixed at issuance.
+        var cdpByShard: [Extension?] = []
+        let shards = issuerCRL.shards
+        for shard in 0..<shards {
+            let file = Authority.crlFileName(ca: issuerName, shard: shards > 1 ? shard : nil)
+            cdpByShard.append(p.crlDistributionPoints.isEmpty ? nil : try .cRLDistributionPoints(p.crlDistributionPoints.map {
+                expand($0, issuer: issuerName).replacingOccurrences(of: "{crl}", with: file)
+            }))
+        }
+        var tail: [Extension] = []
         if !p.ocspURLs.isEmpty || !p.caIssuersURLs.isEmpty {
             tail.append(try .authorityInfoAccess(ocsp: p.ocspURLs.map { expand($0, issuer: issuerName) },
                                                  caIssuers: p.caIssuersURLs.map { expand($0, issuer: issuerName) }))
+        }
+        // RFC 5280 4.2.1.15: where the delta CRLs of the issuer are.
+        if issuerCRL.deltaPeriod != nil, let cdp = p.crlDistributionPoints.first {
+            let url = expand(cdp, issuer: issuerName).replacingOccurrences(of: "{crl}", with: Authority.crlFileName(ca: issuerName, shard: nil, delta: true))
+            tail.append(try .freshestCRL([url]))
         }
         if !p.permittedSubtrees.isEmpty || !p.excludedSubtrees.isEmpty {
             tail.append(try .nameConstraints(permitted: p.permittedSubtrees, excluded: p.excludedSubtrees))
@@ -156,7 +189,8 @@ public final class Authority {
             tail.append(try .qcStatements(q))
         }
         if p.ocspNoCheck { tail.append(.ocspNoCheck) }
-        return ExtensionPlan(head: head, aki: issuerKeyID.map { .authorityKeyIdentifier($0) }, tail: tail)
+        return ExtensionPlan(head: head, aki: issuerKeyID.map { .authorityKeyIdentifier($0) }, policies: policies,
+                             cdpByShard: cdpByShard, tail: tail)
     }
 }
 

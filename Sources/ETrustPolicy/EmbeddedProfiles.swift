@@ -37,7 +37,7 @@ policies:
   - oid: 0.4.0.2042.1.1     # ETSI EN 319 411-1 NCP
     cps: '{documents}/cps'
     level: substantial
-crlDistributionPoints: ['{base}/crl/{issuer}.crl']
+crlDistributionPoints: ['{base}/crl/{crl}']
 authorityInfoAccess:
   ocsp: ['{base}/ocsp']
   caIssuers: ['{base}/ca/{issuer}.crt']
@@ -78,7 +78,7 @@ policies:
   - oid: 0.4.0.194112.1.2   # ETSI EN 319 411-2 QCP-n-qscd
     cps: '{documents}/cps'
     level: high
-crlDistributionPoints: ['{base}/crl/{issuer}.crl']
+crlDistributionPoints: ['{base}/crl/{crl}']
 authorityInfoAccess:
   ocsp: ['{base}/ocsp']
   caIssuers: ['{base}/ca/{issuer}.crt']
@@ -148,7 +148,7 @@ policies:
   - oid: 0.4.0.194112.1.1   # ETSI EN 319 411-2 QCP-l
     cps: '{documents}/cps'
     level: substantial
-crlDistributionPoints: ['{base}/crl/{issuer}.crl']
+crlDistributionPoints: ['{base}/crl/{crl}']
 authorityInfoAccess:
   ocsp: ['{base}/ocsp']
   caIssuers: ['{base}/ca/{issuer}.crt']
@@ -188,6 +188,43 @@ crl:
   overlap: 7d
 
 """#,
+        "sub-ca-partitioned.yaml": #"""
+# An issuing CA for millions of citizens: each certificate's CRL distribution point names its shard
+# (fixed at issuance) and each shard CRL carries a critical issuingDistributionPoint (RFC 5280 5.2.5).
+# pathLength 0: it issues end-entity certificates only.
+profile: sub-ca-partitioned
+description: Issuing CA for national-scale populations, its CRL partitioned into shards
+kind: sub-ca
+keys:
+  - family: ec
+    curves: [P-256, P-384]
+  - family: rsa
+    minBits: 2048
+    maxBits: 4096
+validity:
+  default: 10y
+  max: 15y
+subject:
+  attributes:
+    CN: { presence: required, maxCount: 1 }
+    O: { presence: required, maxCount: 1 }
+    OU: { presence: optional }
+    C: { presence: required, pattern: '^[A-Z]{2}$' }
+    organizationIdentifier: { presence: optional }
+keyUsage: [digitalSignature, keyCertSign, cRLSign]
+pathLength: 0
+policies:
+  - oid: 2.5.29.32.0   # anyPolicy: the issuing CA may issue under every policy of the root
+crlDistributionPoints: ['{base}/crl/{crl}']
+authorityInfoAccess:
+  ocsp: ['{base}/ocsp']
+  caIssuers: ['{base}/ca/{issuer}.crt']
+crl:
+  period: 7d
+  overlap: 1d
+  shards: 16
+
+"""#,
         "sub-ca.yaml": #"""
 # An issuing CA below the national root. pathLength 0: it issues end-entity certificates only.
 profile: sub-ca
@@ -213,13 +250,14 @@ keyUsage: [digitalSignature, keyCertSign, cRLSign]
 pathLength: 0
 policies:
   - oid: 2.5.29.32.0   # anyPolicy: the issuing CA may issue under every policy of the root
-crlDistributionPoints: ['{base}/crl/{issuer}.crl']
+crlDistributionPoints: ['{base}/crl/{crl}']
 authorityInfoAccess:
   ocsp: ['{base}/ocsp']
   caIssuers: ['{base}/ca/{issuer}.crt']
 crl:
   period: 7d
   overlap: 1d
+  deltaPeriod: 1d          # delta CRLs between full ones; certificates carry freshestCRL
 
 """#,
         "timestamping.yaml": #"""
@@ -248,7 +286,7 @@ extendedKeyUsage:
   critical: true
 policies:
   - oid: 0.4.0.2023.1.1     # ETSI EN 319 421 BTSP
-crlDistributionPoints: ['{base}/crl/{issuer}.crl']
+crlDistributionPoints: ['{base}/crl/{crl}']
 authorityInfoAccess:
   ocsp: ['{base}/ocsp']
   caIssuers: ['{base}/ca/{issuer}.crt']
@@ -289,7 +327,7 @@ extendedKeyUsage: [clientAuth]
 policies:
   - oid: 0.4.0.2042.1.3     # ETSI EN 319 411-1 LCP
     level: low
-crlDistributionPoints: ['{base}/crl/{issuer}.crl']
+crlDistributionPoints: ['{base}/crl/{crl}']
 authorityInfoAccess:
   ocsp: ['{base}/ocsp']
   caIssuers: ['{base}/ca/{issuer}.crt']
@@ -335,10 +373,13 @@ keyUsage: [digitalSignature]
 extendedKeyUsage: [serverAuth]
 policies:
   - oid: 2.23.140.1.2.1     # CA/B Forum domain-validated
-crlDistributionPoints: ['{base}/crl/{issuer}.crl']
+crlDistributionPoints: ['{base}/crl/{crl}']
 authorityInfoAccess:
   ocsp: ['{base}/ocsp']
   caIssuers: ['{base}/ca/{issuer}.crt']
+revocation:
+  # BR 4.9.1.1 / 7.2.2: no suspension (certificateHold) and only these reason codes.
+  reasons: [unspecified, keyCompromise, affiliationChanged, superseded, cessationOfOperation, privilegeWithdrawn]
 
 """#,
     ]

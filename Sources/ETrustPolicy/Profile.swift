@@ -42,11 +42,18 @@ public struct Profile: Sendable {
         public var level: AssuranceLevel?
     }
 
+    /// How a CA publishes CRLs: nextUpdate = thisUpdate + period (a new CRL is due `overlap`
+    /// before that), partitioned into `shards`, deltas every `deltaPeriod`, expired certificates
+    /// kept for `expiredGrace` after notAfter.
     public struct CRLSettings: Sendable {
         public var period: ValidityDuration
         public var overlap: ValidityDuration
         public var shards: Int
         public var deltaPeriod: ValidityDuration?
+        public var expiredGrace: ValidityDuration
+
+        public static let defaults = CRLSettings(period: ValidityDuration(seconds: 7 * 86_400), overlap: ValidityDuration(seconds: 86_400),
+                                                 shards: 1, deltaPeriod: nil, expiredGrace: ValidityDuration(seconds: 7 * 86_400))
     }
 
     public var name: String
@@ -88,6 +95,8 @@ public struct Profile: Sendable {
     public var qcStatements: QualifiedStatements?
     public var ocspNoCheck: Bool
     public var crl: CRLSettings?
+    /// The revocation reasons allowed for certificates of this profile (nil: all).
+    public var revocationReasons: Set<RevocationReason>?
 
     public var isCA: Bool { kind != .endEntity }
 

@@ -52,7 +52,7 @@ public enum ProfileLoader {
         let top = try root.mapping(allowed: [
             "profile", "description", "kind", "keys", "validity", "subject", "san", "copyFromRequest", "keyUsage",
             "extendedKeyUsage", "pathLength", "policies", "crlDistributionPoints", "authorityInfoAccess",
-            "nameConstraints", "policyConstraints", "inhibitAnyPolicy", "qcStatements", "ocspNoCheck", "crl",
+            "nameConstraints", "policyConstraints", "inhibitAnyPolicy", "qcStatements", "ocspNoCheck", "crl", "revocation",
         ])
         func required(_ key: String) throws -> StrictYAML {
             guard let v = top[key] else { throw root.fail("missing required key '\(key)'") }
@@ -212,6 +212,9 @@ public enum ProfileLoader {
             caIssuers = try am["caIssuers"]?.strings() ?? []
         }
         // RFC 5280 4.2.1.13 / BR 7.1.2: CRL, OCSP and CA-issuer URLs are plain HTTP.
+        for url in cdp where url.contains("{issuer}.crl") {
+            throw top["crlDistributionPoints"]!.fail("use {crl} for the CRL file name ('{base}/crl/{crl}'): it names the issuer's shard")
+        }
         for (node, urls) in [(top["crlDistributionPoints"], cdp), (top["authorityInfoAccess"], ocsp + caIssuers)] {
             for url in urls where !(url.hasPrefix("http://") || url.hasPrefix("{base}")) {
                 throw node!.fail("URL '\(url)' must be http:// or start with {base}")
@@ -271,11 +274,29 @@ public enum ProfileLoader {
 
         var crl: Profile.CRLSettings? = nil
         if let c = top["crl"] {
-            let m = try c.mapping(allowed: ["period", "overlap", "shards", "deltaPeriod"])
-            crl = .init(period: try m["period"]?.duration() ?? ValidityDuration(seconds: 7 * 86_400),
+            let m = try c.mapping(allowed: ["period", "overlap", "shards", "deltaPeriod", "expiredGrace"])
+            let period = try m["period"]?.duration() ?? ValidityDuration(seconds: 7 * 86_400)
+            crl = .init(period: period,
                         overlap: try m["overlap"]?.duration() ?? ValidityDuration(seconds: 86_400),
                         shards: try m["shards"]?.int(min: 1, max: 1024) ?? 1,
-                        deltaPeriod: try m["deltaPeriod"]?.duration())
+                        deltaPeriod: try m["deltaPeriod"]?.duration(),
+                        expiredGrace: try m["expiredGrace"]?.duration() ?? period)
+            if crl!.shards > 1 && crl!.deltaPeriod != nil {
+                throw c.fail("a CA publishes either shards or delta CRLs, not both (one delta cannot match several scopes)")
+            }
+            if crl!.overlap.seconds >= period.seconds { throw m["overlap"]!.fail("overlap must be shorter than the period") }
+        }
+
+        var revocationReasons: Set<RevocationReason>? = nil
+        if let r = top["revocation"] {
+            let m = try r.mapping(allowed: ["reasons"])
+            if let list = m["reasons"] {
+                var set = Set<RevocationReason>()
+                for n in try list.sequence() {
+                    do { set.insert(try RevocationReason(parsing: try n.string())) } catch let e as ETrustError { throw n.fail(e.reason) }
+                }
+                revocationReasons = set
+            }
         }
 
         // Cross-field rules (RFC 5280 4.2.1.3, 4.2.1.9).
@@ -303,6 +324,7 @@ public enum ProfileLoader {
             extendedKeyUsageCritical: ekuCritical, pathLength: pathLength, policies: policies,
             crlDistributionPoints: cdp, ocspURLs: ocsp, caIssuersURLs: caIssuers, permittedSubtrees: permitted,
             excludedSubtrees: excluded, requireExplicitPolicy: requireExplicit, inhibitPolicyMapping: inhibitMapping,
-            inhibitAnyPolicy: inhibitAny, qcStatements: qc, ocspNoCheck: ocspNoCheck, crl: crl)
+            inhibitAnyPolicy: inhibitAny, qcStatements: qc, ocspNoCheck: ocspNoCheck, crl: crl,
+            revocationReasons: revocationReasons)
     }
 }

@@ -34,14 +34,15 @@ public struct CertificateRecord: Sendable {
     public var issuedAt: Date
     public var revokedAt: Date?
     public var revocationReason: Int?
+    public var invalidityDate: Date?
 
     public init(ca: String, serialHex: String, subject: String, subjectAltNames: [String], profile: String, notBefore: Date,
                 notAfter: Date, status: CertificateStatus = .valid, shard: Int = 0, der: [UInt8], requester: String, issuedAt: Date,
-                revokedAt: Date? = nil, revocationReason: Int? = nil) {
+                revokedAt: Date? = nil, revocationReason: Int? = nil, invalidityDate: Date? = nil) {
         self.ca = ca; self.serialHex = serialHex; self.subject = subject; self.subjectAltNames = subjectAltNames
         self.profile = profile; self.notBefore = notBefore; self.notAfter = notAfter; self.status = status
         self.shard = shard; self.der = der; self.requester = requester; self.issuedAt = issuedAt
-        self.revokedAt = revokedAt; self.revocationReason = revocationReason
+        self.revokedAt = revokedAt; self.revocationReason = revocationReason; self.invalidityDate = invalidityDate
     }
 
     /// Status as of `date`: a valid certificate past notAfter is expired.

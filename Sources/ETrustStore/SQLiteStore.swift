@@ -72,6 +72,35 @@ public final class SQLiteStore: CertificateStore {
             created_at INTEGER NOT NULL
         );
         """,
+        // 2: revocation details and CRLs.
+        """
+        ALTER TABLE certificates ADD COLUMN invalidity_date INTEGER;
+        ALTER TABLE certificates ADD COLUMN hold_released_at INTEGER;
+        -- When the status last changed (recorded time, not the stated revocation time): what a
+        -- delta CRL lists.
+        ALTER TABLE certificates ADD COLUMN changed_at INTEGER;
+        CREATE INDEX certificates_changed ON certificates(ca_id, changed_at);
+        -- One CRL number sequence per CA, shared by its full, shard and delta CRLs (RFC 5280
+        -- 5.2.3, 5.2.4). A number is committed before the CRL is signed, so never reused.
+        CREATE TABLE crl_numbers (
+            ca_id INTEGER PRIMARY KEY REFERENCES cas(id),
+            last_number INTEGER NOT NULL
+        );
+        CREATE TABLE crls (
+            id INTEGER PRIMARY KEY,
+            ca_id INTEGER NOT NULL REFERENCES cas(id),
+            number INTEGER NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('full', 'shard', 'delta')),
+            shard INTEGER,
+            base_number INTEGER,
+            this_update INTEGER NOT NULL,
+            next_update INTEGER NOT NULL,
+            entries INTEGER NOT NULL,
+            sha256 TEXT NOT NULL,
+            path TEXT NOT NULL,
+            UNIQUE (ca_id, number)
+        );
+        """,
     ]
 
     public init(path: String) throws {
@@ -157,7 +186,7 @@ public final class SQLiteStore: CertificateStore {
 
     /// Appends events to the Merkle log inside the caller's transaction: each row carries its
     /// index in the payload and its leaf hash, and every perfect subtree it completes is stored.
-    private func insertEvents(_ events: [AuditEvent]) throws {
+    func insertEvents(_ events: [AuditEvent]) throws {
         guard !events.isEmpty, auditEnabled else { return }
         let size = Int(try db.prepare("SELECT COALESCE(MAX(id), 0) AS n FROM events").query().first?.int("n") ?? 0)
         var range = try CompactRange(hasher: hasher, size: size, source: self)
@@ -191,7 +220,7 @@ public final class SQLiteStore: CertificateStore {
         try db.prepare("SELECT * FROM cas ORDER BY id").query().map(caRecord)
     }
 
-    private func certificateRecord(_ r: Row) -> CertificateRecord {
+    func certificateRecord(_ r: Row) -> CertificateRecord {
         let sans = r.text("sans") ?? ""
         return CertificateRecord(
             ca: r.text("ca_name") ?? "", serialHex: r.text("serial") ?? "", subject: r.text("subject") ?? "",
@@ -201,7 +230,8 @@ public final class SQLiteStore: CertificateStore {
             status: r.text("status") == "revoked" ? .revoked : .valid, shard: Int(r.int("shard") ?? 0), der: r.blob("der") ?? [],
             requester: r.text("requester") ?? "", issuedAt: Date(timeIntervalSince1970: TimeInterval(r.int("issued_at") ?? 0)),
             revokedAt: r.int("revoked_at").map { Date(timeIntervalSince1970: TimeInterval($0)) },
-            revocationReason: r.int("revocation_reason").map { Int($0) })
+            revocationReason: r.int("revocation_reason").map { Int($0) },
+            invalidityDate: r.int("invalidity_date").map { Date(timeIntervalSince1970: TimeInterval($0)) })
     }
 
     public func certificates(serialHex: String) throws -> [CertificateRecord] {
@@ -300,6 +330,153 @@ public final class SQLiteStore: CertificateStore {
             """)
         try stmt.forEachColumns { c in
             try body(Int(c.int(0)), c.text(1), c.blob(2) ?? [], c.blob(3))
+        }
+    }
+}
+
+// MARK: Revocation and CRLs
+
+public struct CRLRecord: Sendable {
+    public enum Kind: String, Sendable { case full, shard, delta }
+    public var ca: String
+    public var number: Int
+    public var kind: Kind
+    public var shard: Int?
+    public var baseNumber: Int?
+    public var thisUpdate: Date
+    public var nextUpdate: Date
+    public var entries: Int
+    public var sha256: String
+    public var path: String
+    public init(ca: String, number: Int, kind: Kind, shard: Int?, baseNumber: Int?, thisUpdate: Date, nextUpdate: Date,
+                entries: Int, sha256: String, path: String) {
+        self.ca = ca; self.number = number; self.kind = kind; self.shard = shard; self.baseNumber = baseNumber
+        self.thisUpdate = thisUpdate; self.nextUpdate = nextUpdate; self.entries = entries; self.sha256 = sha256; self.path = path
+    }
+}
+
+/// One entry of a CRL as the store streams it.
+public struct RevokedEntry: Sendable {
+    public var serialHex: String
+    public var revokedAt: Date
+    /// RFC 5280 5.3.1 CRLReason code; 8 (removeFromCRL) for a released hold in a delta.
+    public var reason: Int
+    public var invalidityDate: Date?
+}
+
+extension SQLiteStore {
+    func caID(_ name: String) throws -> Int64 {
+        guard let id = try db.prepare("SELECT id FROM cas WHERE name = ?").query([.text(name)]).first?.int("id") else {
+            throw ETrustError.refused("unknown CA '\(name)'", code: .notFound)
+        }
+        return id
+    }
+
+    /// Marks a certificate revoked (or on hold) and appends its audit event, in one transaction.
+    public func revoke(ca: String, serialHex: String, reason: Int, revokedAt: Date, invalidityDate: Date?, recordedAt: Date,
+                       event: AuditEvent) throws {
+        try db.transaction {
+            let id = try caID(ca)
+            try db.prepare("""
+                UPDATE certificates SET status = 'revoked', revoked_at = ?, revocation_reason = ?, invalidity_date = ?,
+                changed_at = ?, hold_released_at = NULL WHERE ca_id = ? AND serial = ?
+                """).run([.int(Int64(revokedAt.timeIntervalSince1970)), .int(Int64(reason)),
+                          invalidityDate.map { .int(Int64($0.timeIntervalSince1970)) } ?? .null,
+                          .int(Int64(recordedAt.timeIntervalSince1970)), .int(id), .text(serialHex)])
+            guard db.changes == 1 else { throw ETrustError.refused("no certificate \(serialHex) of CA \(ca)", code: .notFound) }
+            try insertEvents([event])
+        }
+    }
+
+    /// Releases a certificateHold: valid again, listed as removeFromCRL on the next delta.
+    public func releaseHold(ca: String, serialHex: String, at date: Date, event: AuditEvent) throws {
+        try db.transaction {
+            let id = try caID(ca)
+            try db.prepare("""
+                UPDATE certificates SET status = 'valid', hold_released_at = ?, changed_at = ?
+                WHERE ca_id = ? AND serial = ? AND status = 'revoked' AND revocation_reason = 6
+                """).run([.int(Int64(date.timeIntervalSince1970)), .int(Int64(date.timeIntervalSince1970)), .int(id), .text(serialHex)])
+            guard db.changes == 1 else { throw ETrustError.refused("certificate \(serialHex) is not on hold", code: .notFound) }
+            try insertEvents([event])
+        }
+    }
+
+    public func certificate(ca: String, serialHex: String) throws -> CertificateRecord? {
+        try db.prepare("SELECT c.*, a.name AS ca_name FROM certificates c JOIN cas a ON a.id = c.ca_id WHERE a.name = ? AND c.serial = ?")
+            .query([.text(ca), .text(serialHex)]).first.map(certificateRecord)
+    }
+
+    /// Takes the CA's next CRL number in its own committed transaction, before anything is signed.
+    public func allocateCRLNumber(ca: String) throws -> Int {
+        try db.transaction {
+            let id = try caID(ca)
+            let last = try db.prepare("SELECT last_number FROM crl_numbers WHERE ca_id = ?").query([.int(id)]).first?.int("last_number") ?? 0
+            try db.prepare("INSERT INTO crl_numbers(ca_id, last_number) VALUES (?, ?) ON CONFLICT(ca_id) DO UPDATE SET last_number = excluded.last_number")
+                .run([.int(id), .int(last + 1)])
+            return Int(last + 1)
+        }
+    }
+
+    /// Records a signed CRL and its audit event together (before it is published).
+    public func insert(crl c: CRLRecord, event: AuditEvent) throws {
+        try db.transaction {
+            let id = try caID(c.ca)
+            try db.prepare("""
+                INSERT INTO crls(ca_id, number, kind, shard, base_number, this_update, next_update, entries, sha256, path)
+                VALUES (?,?,?,?,?,?,?,?,?,?)
+                """).run([.int(id), .int(Int64(c.number)), .text(c.kind.rawValue), c.shard.map { .int(Int64($0)) } ?? .null,
+                          c.baseNumber.map { .int(Int64($0)) } ?? .null, .int(Int64(c.thisUpdate.timeIntervalSince1970)),
+                          .int(Int64(c.nextUpdate.timeIntervalSince1970)), .int(Int64(c.entries)), .text(c.sha256), .text(c.path)])
+            try insertEvents([event])
+        }
+    }
+
+    public func latestCRL(ca: String, kinds: [CRLRecord.Kind]) throws -> CRLRecord? {
+        let id = try caID(ca)
+        let list = kinds.map { "'\($0.rawValue)'" }.joined(separator: ",")
+        return try db.prepare("SELECT * FROM crls WHERE ca_id = ? AND kind IN (\(list)) ORDER BY number DESC LIMIT 1").query([.int(id)]).first.map { r in
+            CRLRecord(ca: ca, number: Int(r.int("number") ?? 0), kind: CRLRecord.Kind(rawValue: r.text("kind") ?? "full") ?? .full,
+                      shard: r.int("shard").map { Int($0) }, baseNumber: r.int("base_number").map { Int($0) },
+                      thisUpdate: Date(timeIntervalSince1970: TimeInterval(r.int("this_update") ?? 0)),
+                      nextUpdate: Date(timeIntervalSince1970: TimeInterval(r.int("next_update") ?? 0)),
+                      entries: Int(r.int("entries") ?? 0), sha256: r.text("sha256") ?? "", path: r.text("path") ?? "")
+        }
+    }
+
+    /// Streams the revoked certificates of a CA (optionally one shard) that a full CRL lists:
+    /// revoked, and not expired before `expiredBefore` (the grace after expiry).
+    public func forEachRevoked(ca: String, shard: Int?, expiredBefore: Date, _ body: (RevokedEntry) throws -> Void) throws {
+        let id = try caID(ca)
+        var sql = """
+            SELECT serial, revoked_at, revocation_reason, invalidity_date FROM certificates
+            WHERE ca_id = \(id) AND status = 'revoked' AND not_after >= \(Int64(expiredBefore.timeIntervalSince1970))
+            """
+        if let shard { sql += " AND shard = \(shard)" }
+        sql += " ORDER BY id"
+        try db.prepare(sql).forEachColumns { c in
+            let inv = c.int(3)
+            try body(RevokedEntry(serialHex: c.text(0), revokedAt: Date(timeIntervalSince1970: TimeInterval(c.int(1))),
+                                  reason: Int(c.int(2)), invalidityDate: inv == 0 ? nil : Date(timeIntervalSince1970: TimeInterval(inv))))
+        }
+    }
+
+    /// What changed since `since` (recorded time): new revocations, and holds released (as
+    /// removeFromCRL) — the content of a delta CRL (RFC 5280 5.2.4).
+    public func forEachChange(ca: String, since: Date, expiredBefore: Date, _ body: (RevokedEntry) throws -> Void) throws {
+        let id = try caID(ca)
+        let t = Int64(since.timeIntervalSince1970)
+        try db.prepare("""
+            SELECT serial, status, revoked_at, revocation_reason, invalidity_date, hold_released_at FROM certificates
+            WHERE ca_id = \(id) AND changed_at >= \(t) AND not_after >= \(Int64(expiredBefore.timeIntervalSince1970)) ORDER BY id
+            """).forEachColumns { c in
+            let inv = c.int(4)
+            if c.text(1) == "revoked" {
+                try body(RevokedEntry(serialHex: c.text(0), revokedAt: Date(timeIntervalSince1970: TimeInterval(c.int(2))),
+                                      reason: Int(c.int(3)), invalidityDate: inv == 0 ? nil : Date(timeIntervalSince1970: TimeInterval(inv))))
+            } else {
+                try body(RevokedEntry(serialHex: c.text(0), revokedAt: Date(timeIntervalSince1970: TimeInterval(c.int(5))),
+                                      reason: 8, invalidityDate: nil))
+            }
         }
     }
 }
