@@ -148,7 +148,9 @@ extension Authority {
                 // RFC 5280 5.2.5: a critical IDP names the shard, so one cannot stand in for another.
                 try build(kind: .shard, shard: shard, base: nil, extraExtensions: [try .issuingDistributionPoint([url])],
                           period: settings.period) { b in
-                    try store.forEachRevoked(ca: caName, shard: shard, expiredBefore: expiredBefore) { add($0, to: &b) }
+                    try store.forEachRevokedRaw(ca: caName, shard: shard, expiredBefore: expiredBefore) { s, at, r, inv in
+                    b.add(serialHex: s, revokedAt: at, reason: r, invalidityDate: inv)
+                }
                 }
             }
         } else {
@@ -158,7 +160,9 @@ extension Authority {
                 extra.append(try .freshestCRL([urlBase + Authority.crlFileName(ca: caName, shard: nil, delta: true)]))
             }
             try build(kind: .full, shard: nil, base: nil, extraExtensions: extra, period: settings.period) { b in
-                try store.forEachRevoked(ca: caName, shard: nil, expiredBefore: expiredBefore) { add($0, to: &b) }
+                try store.forEachRevokedRaw(ca: caName, shard: nil, expiredBefore: expiredBefore) { s, at, r, inv in
+                    b.add(serialHex: s, revokedAt: at, reason: r, invalidityDate: inv)
+                }
             }
         }
         return published

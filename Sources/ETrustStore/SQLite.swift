@@ -125,6 +125,10 @@ final class SQLiteConnection {
                 guard let p = sqlite3_column_text(stmt, i) else { return "" }
                 return String(decoding: UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(stmt, i))), as: UTF8.self)
             }
+            func withTextBytes<R>(_ i: Int32, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+                let p = sqlite3_column_text(stmt, i)
+                return try body(UnsafeBufferPointer(start: p, count: p == nil ? 0 : Int(sqlite3_column_bytes(stmt, i))))
+            }
             func blob(_ i: Int32) -> [UInt8]? {
                 guard sqlite3_column_type(stmt, i) == SQLITE_BLOB else { return nil }
                 let n = Int(sqlite3_column_bytes(stmt, i))

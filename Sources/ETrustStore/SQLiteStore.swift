@@ -460,6 +460,25 @@ extension SQLiteStore {
         }
     }
 
+    /// The same rows as `forEachRevoked`, without a String or Date per row: the hex serial as
+    /// the database's bytes and times as Unix seconds (the path of million-entry CRLs).
+    public func forEachRevokedRaw(ca: String, shard: Int?, expiredBefore: Date,
+                                  _ body: (UnsafeBufferPointer<UInt8>, Int64, Int, Int64?) throws -> Void) throws {
+        let id = try caID(ca)
+        var sql = """
+            SELECT serial, revoked_at, revocation_reason, invalidity_date FROM certificates
+            WHERE ca_id = \(id) AND status = 'revoked' AND not_after >= \(Int64(expiredBefore.timeIntervalSince1970))
+            """
+        if let shard { sql += " AND shard = \(shard)" }
+        sql += " ORDER BY id"
+        try db.prepare(sql).forEachColumns { c in
+            let inv = c.int(3)
+            try c.withTextBytes(0) { serial in
+                try body(serial, c.int(1), Int(c.int(2)), inv == 0 ? nil : inv)
+            }
+        }
+    }
+
     /// What changed since `since` (recorded time): new revocations, and holds released (as
     /// removeFromCRL) — the content of a delta CRL (RFC 5280 5.2.4).
     public func forEachChange(ca: String, since: Date, expiredBefore: Date, _ body: (RevokedEntry) throws -> Void) throws {

@@ -78,6 +78,62 @@ public struct CRLBuilder {
         count += 1
     }
 
+    /// The hot path of a large CRL: one entry appended straight into the buffer from the
+    /// store's raw row (hex serial bytes, Unix times), with no intermediate allocation. Produces
+    /// the same bytes as `add(serial:revocationDate:reason:invalidityDate:)` (tested).
+    public mutating func add(serialHex hex: UnsafeBufferPointer<UInt8>, revokedAt: Int64, reason: Int, invalidityDate: Int64?) {
+        // Serial magnitude from hex, skipping leading zero nibbles.
+        var start = 0
+        while start < hex.count - 1, hex[start] == UInt8(ascii: "0") { start += 1 }
+        let digits = hex.count - start
+        let magnitudeCount = (digits + 1) / 2
+        @inline(__always) func nibble(_ c: UInt8) -> UInt8 {
+            c >= 97 ? c - 87 : c >= 65 ? c - 55 : c - 48
+        }
+        let firstByte: UInt8 = digits % 2 == 1 ? nibble(hex[start]) : nibble(hex[start]) << 4 | nibble(hex[start + 1])
+        let pad = firstByte & 0x80 != 0 ? 1 : 0
+        let serialTLV = 2 + magnitudeCount + pad
+        let timeTLV = DERWriter.timeLength(unix: revokedAt)
+        let hasReason = reason != 0
+        let extsContent = (hasReason ? 12 : 0) + (invalidityDate != nil ? 26 : 0)
+        let extsTLV = extsContent == 0 ? 0 : 2 + extsContent
+        let content = serialTLV + timeTLV + extsTLV
+        if content >= 0x80 {
+            // Not the hot path (serials over ~60 octets cannot happen here); take the general one.
+            let bytes = (0..<magnitudeCount).map { i -> UInt8 in
+                let hi = digits % 2 == 1 ? (i == 0 ? 0 : nibble(hex[start + 2 * i - 1])) : nibble(hex[start + 2 * i])
+                let lo = digits % 2 == 1 ? nibble(hex[start + 2 * i]) : nibble(hex[start + 2 * i + 1])
+                return hi << 4 | lo
+            }
+            add(serial: bytes, revocationDate: Date(timeIntervalSince1970: TimeInterval(revokedAt)),
+                reason: RevocationReason(rawValue: reason) ?? .unspecified,
+                invalidityDate: invalidityDate.map { Date(timeIntervalSince1970: TimeInterval($0)) })
+            return
+        }
+        entries.append(0x30)
+        entries.append(UInt8(content))
+        entries.append(0x02)
+        entries.append(UInt8(magnitudeCount + pad))
+        if pad == 1 { entries.append(0) }
+        entries.append(firstByte)
+        var i = digits % 2 == 1 ? start + 1 : start + 2
+        while i + 1 < hex.count + 0 && i < hex.count {
+            entries.append(nibble(hex[i]) << 4 | nibble(hex[i + 1]))
+            i += 2
+        }
+        DERWriter.time(unix: revokedAt, generalized: false, into: &entries)
+        if extsTLV > 0 {
+            entries.append(0x30)
+            entries.append(UInt8(extsContent))
+            if hasReason { entries += [0x30, 0x0a, 0x06, 0x03, 0x55, 0x1d, 0x15, 0x04, 0x03, 0x0a, 0x01, UInt8(reason)] }
+            if let inv = invalidityDate {
+                entries += [0x30, 0x18, 0x06, 0x03, 0x55, 0x1d, 0x18, 0x04, 0x11]
+                DERWriter.time(unix: inv, generalized: true, into: &entries)
+            }
+        }
+        count += 1
+    }
+
     public func tbsDER() -> [UInt8] {
         var head: [UInt8] = [0x02, 0x01, 0x01]   // version v2
         head += signatureAlgorithm.algorithmIdentifierDER
@@ -163,25 +219,37 @@ public enum DERWriter {
 
     /// RFC 5280 4.1.2.5 / 5.1.2.4: UTCTime through 2049, GeneralizedTime from 2050.
     public static func time(_ date: Date, into out: inout [UInt8]) {
-        let t = UTCFields(date)
-        if t.year < 2050 {
-            out += [0x17, 0x0d]
-            digits(t.year % 100, into: &out)
-        } else {
-            out += [0x18, 0x0f]
-            digits(t.year / 100, into: &out)
-            digits(t.year % 100, into: &out)
-        }
-        for v in [t.month, t.day, t.hour, t.minute, t.second] { digits(v, into: &out) }
-        out.append(UInt8(ascii: "Z"))
+        time(unix: Int64(floor(date.timeIntervalSince1970)), generalized: false, into: &out)
     }
 
     public static func generalizedTime(_ date: Date, into out: inout [UInt8]) {
-        let t = UTCFields(date)
-        out += [0x18, 0x0f]
-        digits(t.year / 100, into: &out)
-        digits(t.year % 100, into: &out)
-        for v in [t.month, t.day, t.hour, t.minute, t.second] { digits(v, into: &out) }
+        time(unix: Int64(floor(date.timeIntervalSince1970)), generalized: true, into: &out)
+    }
+
+    /// 2050-01-01T00:00:00Z: from then on RFC 5280 requires GeneralizedTime.
+    static let utcTimeLimit: Int64 = 2_524_608_000
+
+    static func timeLength(unix: Int64) -> Int { unix < utcTimeLimit ? 15 : 17 }
+
+    /// UTCTime (or GeneralizedTime when `generalized` or from 2050) from Unix seconds.
+    public static func time(unix: Int64, generalized: Bool, into out: inout [UInt8]) {
+        var t = time_t(unix)
+        var tm = tm()
+        gmtime_r(&t, &tm)
+        let year = Int(tm.tm_year) + 1900
+        if !generalized && unix < utcTimeLimit {
+            out.append(0x17); out.append(0x0d)
+            digits(year % 100, into: &out)
+        } else {
+            out.append(0x18); out.append(0x0f)
+            digits(year / 100, into: &out)
+            digits(year % 100, into: &out)
+        }
+        digits(Int(tm.tm_mon) + 1, into: &out)
+        digits(Int(tm.tm_mday), into: &out)
+        digits(Int(tm.tm_hour), into: &out)
+        digits(Int(tm.tm_min), into: &out)
+        digits(Int(tm.tm_sec), into: &out)
         out.append(UInt8(ascii: "Z"))
     }
 
