@@ -18,11 +18,11 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 venv="$root/.build/venv"
-if [ ! -x "$venv/bin/lint_pkix_cert" ] || ! "$venv/bin/python" -c "import cryptography" 2>/dev/null; then
-  echo "== creating $venv (pkilint, cryptography)"
+if [ ! -x "$venv/bin/lint_pkix_cert" ] || ! "$venv/bin/python" -c "import cryptography, cryptography_vectors" 2>/dev/null; then
+  echo "== creating $venv (pkilint, cryptography, cryptography-vectors for PKITS)"
   mkdir -p "$root/.build"
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check pkilint cryptography
+  "$venv/bin/pip" install -q --disable-pip-version-check pkilint cryptography cryptography-vectors
 fi
 export ETRUST_VENV="$venv"
 

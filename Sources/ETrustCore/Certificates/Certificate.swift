@@ -17,6 +17,10 @@ public struct Certificate: Sendable, Hashable {
     public let extensions: [Extension]
     public let signatureAlgorithm: SignatureAlgorithm
     public let signature: [UInt8]
+    /// OpenSSL's parse of `der`, made on first use and shared by copies of this value, so that
+    /// validating the same certificate again does not decode it again (d2i_X509 costs more
+    /// than the signature checks of a path).
+    let x509Cache = X509Cache()
 
     public static func == (a: Certificate, b: Certificate) -> Bool { a.der == b.der }
     public func hash(into h: inout Hasher) { h.combine(der) }
@@ -195,12 +199,40 @@ public struct Certificate: Sendable, Hashable {
         }
     }
 
-    /// A new X509 object the caller owns (returned from `body`, or freed by the caller).
+    /// The cached X509, if it was made (for identity lookups; not a new reference).
+    var cachedX509: OpaquePointer? { x509Cache.peek() }
+
+    /// A new reference to the X509 object, which the caller owns (returned from `body`, or freed by the caller).
     func withX509<R>(_ body: (OpaquePointer) throws -> R) throws -> R {
+        let x = try x509Cache.get(der)
+        X509_up_ref(x)
+        return try body(x)
+    }
+}
+
+/// One parsed X509 per certificate value, made lazily under a lock.
+final class X509Cache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var x509: OpaquePointer?
+
+    func get(_ der: [UInt8]) throws -> OpaquePointer {
+        lock.lock()
+        defer { lock.unlock() }
+        if let x509 { return x509 }
+        clearOpenSSLErrors()
         let x: OpaquePointer? = der.withUnsafeBufferPointer { buf in
             var p = buf.baseAddress
             return d2i_X509(nil, &p, buf.count)
         }
-        return try body(try check(x, "d2i_X509", category: .badInput))
+        x509 = try check(x, "d2i_X509", category: .badInput)
+        return x509!
     }
+
+    func peek() -> OpaquePointer? {
+        lock.lock()
+        defer { lock.unlock() }
+        return x509
+    }
+
+    deinit { if let x509 { X509_free(x509) } }
 }

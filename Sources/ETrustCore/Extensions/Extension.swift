@@ -170,6 +170,12 @@ extension Extension {
         }
     }
 
+    /// Decodes a SEQUENCE OF OBJECT IDENTIFIER (extendedKeyUsage) into dotted OIDs.
+    public static func decodeOIDSequence(_ value: [UInt8]) -> [String]? {
+        guard let node = try? DER.parse(value), node.identifier == .sequence, case .constructed(let list) = node.content else { return nil }
+        return list.compactMap { try? ASN1ObjectIdentifier(derEncoded: $0).description }
+    }
+
     /// Decodes a keyUsage value into its bits.
     public static func decodeKeyUsage(_ value: [UInt8]) -> Set<KeyUsageBit>? {
         guard let node = try? DER.parse(value), let bits = try? ASN1BitString(derEncoded: node) else { return nil }

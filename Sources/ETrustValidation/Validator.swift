@@ -1,0 +1,214 @@
+import ETrustCore
+import Foundation
+
+/// How revocation is checked (CLI `--revocation`).
+public enum RevocationMode: String, Sendable, CaseIterable {
+    case none, crl, ocsp, crlOrOCSP = "crl-or-ocsp"
+
+    public init(parsing text: String) throws {
+        guard let m = RevocationMode(rawValue: text) else {
+            throw ETrustError.badInput("unknown revocation mode '\(text)' (none, crl, ocsp, crl-or-ocsp)", code: .invalidArgument)
+        }
+        self = m
+    }
+}
+
+/// Assurance levels, ordered (eIDAS-style low < substantial < high).
+public enum AssuranceLevel: String, Sendable, Comparable, CaseIterable {
+    case low, substantial, high
+    public static func < (a: Self, b: Self) -> Bool { allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)! }
+
+    public init(parsing text: String) throws {
+        guard let l = AssuranceLevel(rawValue: text) else {
+            throw ETrustError.badInput("unknown assurance level '\(text)' (low, substantial, high)", code: .invalidArgument)
+        }
+        self = l
+    }
+}
+
+public struct ValidationRequest: Sendable {
+    public var parameters = PathParameters()
+    public var revocation: RevocationMode = .none
+    public var ocspURL: String?
+    /// Stapled or saved OCSP responses (DER), matched to the certificates they answer for.
+    public var ocspResponses: [[UInt8]] = []
+    public var fetchIssuers = false
+    public var minimumAssurance: AssuranceLevel?
+    /// Policy OID -> level, from the CA profiles or a trust list.
+    public var assuranceLevels: [String: AssuranceLevel] = [:]
+    public init() {}
+}
+
+public struct RevocationStatus: Sendable {
+    public var certificate: Certificate
+    public var status: String        // good, revoked, unknown, not-checked
+    public var source: String        // "CRL #n of ISSUER", "OCSP (responder)", "trust anchor", ...
+    public var revokedAt: Date?
+    public var reason: String?
+    public var subject: String { certificate.subject.description }
+    public var serial: String { certificate.serialHex }
+}
+
+public struct ValidationResult: Sendable {
+    public var valid: Bool
+    public var reason: String
+    public var errorCode: String
+    public var path: [Certificate]
+    public var policies: [String]
+    public var revocationMode: RevocationMode
+    public var revocation: [RevocationStatus]
+    public var assurance: AssuranceLevel?
+
+    public var json: [String: Any] {
+        var o: [String: Any] = [
+            "valid": valid, "reason": reason, "errorCode": errorCode, "path": path.map { $0.subject.description },
+            "policies": policies,
+            "revocation": ["mode": revocationMode.rawValue, "certificates": revocation.map { r -> [String: Any] in
+                var e: [String: Any] = ["subject": r.subject, "serial": r.serial, "status": r.status, "source": r.source]
+                if let t = r.revokedAt { e["revokedAt"] = RFC3339.format(t) }
+                if let re = r.reason { e["reason"] = re }
+                return e
+            }],
+        ]
+        o["assurance"] = assurance?.rawValue ?? NSNull()
+        return o
+    }
+}
+
+/// One call that says whether a certificate is valid for a purpose, at a time, under a policy,
+/// and why not. Anchors, intermediates and CRLs are parsed once per Validator and reused.
+public final class Validator: @unchecked Sendable {
+    public let trust: TrustStore
+    public let intermediates: [Certificate]
+    let untrusted: UntrustedCertificates
+    let crlSources: [[UInt8]: String]
+
+    public init(anchors: [Certificate], intermediates: [Certificate] = [], crls: [CertificateRevocationList] = []) throws {
+        for a in anchors where a.basicConstraints?.ca != true && a.version == 3 {
+            throw ETrustError.refused("trust anchor \(a.subject) is not a CA certificate", code: .invalidArgument)
+        }
+        trust = try TrustStore(anchors: anchors, crls: crls)
+        self.intermediates = intermediates
+        untrusted = try UntrustedCertificates(intermediates)
+        // "CRL #n of ISSUER (+ delta #m)" per issuer, for the explanation of a result.
+        var sources: [[UInt8]: String] = [:]
+        for issuer in Set(crls.map(\.issuer.der)) {
+            let full = crls.filter { $0.issuer.der == issuer && $0.deltaBase == nil }.max { ($0.number ?? 0) < ($1.number ?? 0) }
+            let delta = crls.filter { $0.issuer.der == issuer && $0.deltaBase != nil }.max { ($0.number ?? 0) < ($1.number ?? 0) }
+            let name = (full ?? delta).map { $0.issuer.description } ?? ""
+            sources[issuer] = (full.map { "CRL #\($0.number.map(String.init) ?? "?") of \(name)" } ?? "CRL")
+                + (delta.map { " + delta #\($0.number.map(String.init) ?? "?")" } ?? "")
+        }
+        crlSources = sources
+    }
+
+    public func validate(_ certificate: Certificate, _ request: ValidationRequest) throws -> ValidationResult {
+        var parameters = request.parameters
+        let time = parameters.time ?? Date()
+        switch request.revocation {
+        case .none, .ocsp: parameters.checkCRLs = false
+        case .crl: parameters.checkCRLs = true
+        case .crlOrOCSP: parameters.checkCRLs = true; parameters.tolerateMissingCRL = true
+        }
+        var intermediates = self.intermediates
+        var path = try PathVerifier.verify(certificate, untrusted: untrusted, trust: trust, parameters: parameters)
+        // AIA chasing only when asked (--fetch-issuers): http, bounded.
+        if !path.valid && request.fetchIssuers && (path.error == 20 || path.error == 2) {
+            var current = path.chain.last ?? certificate
+            for _ in 0..<4 {
+                guard let url = OCSPClient.caIssuersURLs(of: current).first(where: { $0.hasPrefix("http://") }),
+                      let bytes = try? OCSPClient.get(url), let fetched = try? Certificate.all(bytes: bytes, what: url) .first
+                          ?? (try? Certificate(der: bytes, what: url)) else { break }
+                intermediates.append(fetched)
+                path = try PathVerifier.verify(certificate, intermediates: intermediates, trust: trust, parameters: parameters)
+                if path.valid || !(path.error == 20 || path.error == 2) { break }
+                current = fetched
+            }
+        }
+        var result = ValidationResult(valid: path.valid, reason: path.reason, errorCode: path.errorCode, path: path.chain,
+                                      policies: path.validPolicies, revocationMode: request.revocation, revocation: [], assurance: nil)
+        if !path.valid {
+            if path.errorDepth >= 0, path.errorDepth < path.chain.count {
+                result.reason += " (at \(path.chain[path.errorDepth].subject))"
+            }
+            return result
+        }
+        // Revocation status of every certificate but the anchor.
+        let chain = path.chain
+        for (depth, cert) in chain.enumerated() {
+            if depth == chain.count - 1 {
+                result.revocation.append(RevocationStatus(certificate: cert, status: "not-checked",
+                                                          source: "trust anchor", revokedAt: nil, reason: nil))
+                continue
+            }
+            let issuer = chain[depth + 1]
+            let useOCSP = request.revocation == .ocsp || (request.revocation == .crlOrOCSP && path.depthsWithoutCRL.contains(depth))
+            if useOCSP {
+                do {
+                    let check = try ocspStatus(cert, issuer: issuer, request: request, at: time)
+                    switch check.status {
+                    case .good:
+                        result.revocation.append(RevocationStatus(certificate: cert, status: "good",
+                                                                  source: "OCSP (\(check.responder))", revokedAt: nil, reason: nil))
+                    case .revoked(let at, let reason):
+                        result.revocation.append(RevocationStatus(certificate: cert, status: "revoked",
+                                                                  source: "OCSP (\(check.responder))", revokedAt: at, reason: reason?.name))
+                        if at <= time {
+                            return fail(result, "certificate_revoked", "certificate revoked (OCSP\(reason.map { ", \($0.name)" } ?? "")) (at \(cert.subject))")
+                        }
+                    case .unknown:
+                        result.revocation.append(RevocationStatus(certificate: cert, status: "unknown",
+                                                                  source: "OCSP (\(check.responder))", revokedAt: nil, reason: nil))
+                        return fail(result, "ocsp_cert_unknown", "the OCSP responder does not know the certificate (at \(cert.subject))")
+                    }
+                } catch let e as ETrustError {
+                    result.revocation.append(RevocationStatus(certificate: cert, status: "unknown",
+                                                              source: "OCSP", revokedAt: nil, reason: nil))
+                    return fail(result, e.code == .notFound ? "ocsp_cert_unknown" : "ocsp_verify_failed", "\(e.reason) (at \(cert.subject))")
+                }
+            } else if request.revocation == .none {
+                result.revocation.append(RevocationStatus(certificate: cert, status: "not-checked",
+                                                          source: "revocation not checked", revokedAt: nil, reason: nil))
+            } else {
+                // OpenSSL found and checked a CRL for it (the path is valid): name which.
+                let source = crlSources[issuer.subject.der] ?? "CRL"
+                result.revocation.append(RevocationStatus(certificate: cert, status: "good",
+                                                          source: source, revokedAt: nil, reason: nil))
+            }
+        }
+        // Assurance: the highest level mapped to a policy of the valid policy set.
+        let levels = result.policies.compactMap { request.assuranceLevels[$0] }
+        result.assurance = levels.max()
+        if let minimum = request.minimumAssurance {
+            guard let level = result.assurance, level >= minimum else {
+                return fail(result, "assurance_too_low",
+                            "no policy of the path is mapped to assurance \(minimum.rawValue) or higher (valid policies: \(result.policies.isEmpty ? "none" : result.policies.joined(separator: ", ")))")
+            }
+        }
+        return result
+    }
+
+    private func fail(_ r: ValidationResult, _ code: String, _ reason: String) -> ValidationResult {
+        var r = r
+        r.valid = false
+        r.errorCode = code
+        r.reason = reason
+        return r
+    }
+
+    private func ocspStatus(_ cert: Certificate, issuer: Certificate, request: ValidationRequest, at time: Date) throws -> OCSPCheck {
+        // A given response first (stapled or saved), then the responder.
+        var lastError: ETrustError? = nil
+        for der in request.ocspResponses {
+            do { return try OCSPClient.check(response: der, certificate: cert, issuer: issuer, trust: trust, request: nil, at: time) }
+            catch let e as ETrustError { if e.code != .notFound { lastError = e } }
+        }
+        if let lastError, request.ocspURL == nil && OCSPClient.responderURLs(of: cert).isEmpty { throw lastError }
+        guard let url = request.ocspURL ?? OCSPClient.responderURLs(of: cert).first else {
+            throw lastError ?? ETrustError.refused("no OCSP response given and no OCSP responder URL in the certificate", code: .notFound)
+        }
+        let ocspRequest = try OCSPClient.request(for: cert, issuer: issuer)
+        let response = try OCSPClient.send(ocspRequest, to: url)
+        return try OCSPClient.check(response: response, certificate: cert, issuer: issuer, trust: trust, request: ocspRequest, at: time)
+    }
+}

@@ -1,0 +1,128 @@
+import ArgumentParser
+import ETrustCA
+import ETrustCore
+import ETrustPolicy
+import ETrustValidation
+import Foundation
+
+/// The trust inputs shared by `verify` and (later) `verify-signature`.
+struct TrustOptions: ParsableArguments {
+    @Option(help: "A trust anchor (PEM bundle or DER); repeatable. Default: the home's root CAs.") var anchor: [String] = []
+    @Option(help: "An untrusted intermediate certificate (PEM bundle or DER); repeatable.") var intermediate: [String] = []
+    @Option(help: "A CRL (PEM or DER); repeatable. Every CRL given is used.") var crl: [String] = []
+    @Option(help: "A signed trust list: anchors and assurance levels from it only.") var trustList: String?
+    @Option(help: "The trust list signer's certificate (or the CA certificate that issued it).") var trustListSigner: String?
+    @Option(help: "An acceptable certificate policy OID (user-initial-policy-set); repeatable. Default {anyPolicy}.") var policy: [String] = []
+    @Flag(help: "initial-explicit-policy (RFC 5280 6.1.1).") var requireExplicitPolicy = false
+    @Flag(help: "initial-policy-mapping-inhibit.") var inhibitPolicyMapping = false
+    @Flag(help: "initial-any-policy-inhibit.") var inhibitAnyPolicy = false
+    @Option(help: "any, tls-server, tls-client, email, code-signing, document-signing, ocsp-signing, timestamping.") var purpose: String = "any"
+    @Option(help: "The DNS name the certificate must match.") var hostname: String?
+    @Option(help: "The e-mail address the certificate must match.") var email: String?
+    @Option(help: "The IP address the certificate must match.") var ip: String?
+    @Option(help: "Validate at time T (RFC 3339; default now).") var at: String?
+    @Option(help: "none, crl, ocsp or crl-or-ocsp.") var revocation: String = "none"
+    @Option(help: "OCSP responder URL (overrides the certificates' AIA).") var ocspUrl: String?
+    @Option(help: "A saved or stapled OCSP response (DER); repeatable.") var ocspResponse: [String] = []
+    @Flag(help: "Fetch missing issuers from the certificates' AIA caIssuers URLs (http only, bounded).") var fetchIssuers = false
+    @Option(help: "Require a policy mapped to low, substantial or high (or higher).") var minAssurance: String?
+
+    func request() throws -> ValidationRequest {
+        var r = ValidationRequest()
+        r.parameters.policies = policy
+        for p in policy where p.split(separator: ".").count < 2 || !p.split(separator: ".").allSatisfy({ $0.allSatisfy(\.isNumber) }) {
+            throw ETrustError.badInput("'\(p)' is not a policy OID", code: .invalidArgument)
+        }
+        r.parameters.requireExplicitPolicy = requireExplicitPolicy
+        r.parameters.inhibitPolicyMapping = inhibitPolicyMapping
+        r.parameters.inhibitAnyPolicy = inhibitAnyPolicy
+        r.parameters.purpose = try Purpose(parsing: purpose)
+        r.parameters.hostname = hostname
+        r.parameters.email = email
+        r.parameters.ip = ip
+        r.parameters.time = try at.map { try RFC3339.parse($0) }
+        r.revocation = try RevocationMode(parsing: revocation)
+        r.ocspURL = ocspUrl
+        r.ocspResponses = try ocspResponse.map { path in
+            let bytes = try InputFile.read(path)
+            return try InputFile.derBlocks(bytes, labels: ["OCSP RESPONSE"], what: path)[0]
+        }
+        r.fetchIssuers = fetchIssuers
+        r.minimumAssurance = try minAssurance.map { try AssuranceLevel(parsing: $0) }
+        return r
+    }
+
+    /// Anchors, intermediates and CRLs read from their files (or the home's roots).
+    func validator(homePath: String?) throws -> (Validator, [String: AssuranceLevel]) {
+        if trustList != nil || trustListSigner != nil {
+            throw ETrustError.badInput("--trust-list is not available in this version of etrust", code: .invalidArgument)
+        }
+        var anchors: [Certificate] = []
+        for path in anchor { anchors += try Certificate.all(bytes: try InputFile.read(path), what: path) }
+        var levels: [String: AssuranceLevel] = [:]
+        let home = homePath.flatMap { try? Home.open($0) }
+        if anchors.isEmpty {
+            guard let home else {
+                throw ETrustError.badInput("no trust anchor: give --anchor FILE (or --home with root CAs)", code: .invalidArgument)
+            }
+            let authority = try Authority(home: home, passphrase: { [] })
+            anchors = try authority.store.cas().filter { $0.parent == nil }.map(\.certificate)
+            guard !anchors.isEmpty else { throw ETrustError.badInput("the home has no root CA to trust; give --anchor FILE", code: .invalidArgument) }
+        }
+        if let home, let profiles = try? home.loadProfiles() {
+            for p in profiles.values {
+                for policy in p.policies {
+                    if let l = policy.level, let level = AssuranceLevel(rawValue: l.rawValue) { levels[policy.info.oid] = max(levels[policy.info.oid] ?? level, level) }
+                }
+            }
+        }
+        var intermediates: [Certificate] = []
+        for path in intermediate { intermediates += try Certificate.all(bytes: try InputFile.read(path), what: path) }
+        var crls: [CertificateRevocationList] = []
+        for path in crl {
+            let bytes = try InputFile.readLarge(path)
+            for der in try InputFile.derBlocks(bytes, labels: ["X509 CRL"], what: path) { crls.append(try CertificateRevocationList(der: der, what: path)) }
+        }
+        return (try Validator(anchors: anchors, intermediates: intermediates, crls: crls), levels)
+    }
+}
+
+struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Validate a certificate (RFC 5280 path, purpose, names, policies, revocation); exit 0 valid, 1 not.")
+    @Argument(help: "The certificate (PEM or DER).") var certificate: String
+    @OptionGroup var trust: TrustOptions
+    @Option(name: .long, help: "The CA home whose root CAs and profile assurance levels are used by default.") var home: String?
+    @Flag(help: "Print one JSON object.") var json = false
+    @Option(help: .hidden) var benchmarkRepeat: Int?
+
+    func run() throws {
+        let cert = try Certificate(bytes: try InputFile.read(certificate), what: certificate)
+        var request = try trust.request()
+        let homePath = home ?? ProcessInfo.processInfo.environment["ETRUST_HOME"] ?? (FileManager.default.fileExists(atPath: "./etrust-home/etrust.yaml") ? "./etrust-home" : nil)
+        let (validator, levels) = try trust.validator(homePath: homePath)
+        request.assuranceLevels = levels
+        if let n = benchmarkRepeat {
+            // Tools/bench-verify.sh: N validations through the library with one Validator, one thread.
+            let start = DispatchTime.now()
+            var valid = 0
+            for _ in 0..<n where try validator.validate(cert, request).valid { valid += 1 }
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+            print("\(valid)/\(n) valid in \(String(format: "%.3f", seconds)) s: \(Int(Double(n) / seconds))/s")
+            return
+        }
+        let result = try validator.validate(cert, request)
+        if json {
+            try Output.json(result.json)
+        } else {
+            print(result.valid ? "valid" : "INVALID: \(result.reason) [\(result.errorCode)]")
+            if !result.path.isEmpty { print("path:"); for c in result.path { print("  \(c.subject)") } }
+            if !result.policies.isEmpty { print("policies: \(result.policies.joined(separator: ", "))") }
+            if let a = result.assurance { print("assurance: \(a.rawValue)") }
+            for r in result.revocation where r.status != "not-checked" || result.revocationMode != .none {
+                print("revocation: \(r.subject): \(r.status) (\(r.source))")
+            }
+        }
+        if !result.valid { throw ExitCode(1) }
+    }
+}

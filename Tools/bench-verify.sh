@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Validation throughput of a 3-certificate EC P-256 chain, in one run, one thread each:
+#   etrust's library (one Validator reused: anchors, intermediates and CRLs parsed once),
+#   a direct X509_verify_cert loop in C (Tools/verify-loop.c), and one `openssl verify` process
+#   per chain; with and without CRL checking.
+# Usage: Tools/bench-verify.sh [N]   (default 20000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+n=${1:-20000}
+swift build -c release --product etrust >/dev/null
+etrust="$root/.build/release/etrust"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export ETRUST_PASSPHRASE=bench-passphrase
+cc -O2 -o "$work/verify-loop" Tools/verify-loop.c -lcrypto
+h="$work/home"
+"$etrust" init --home "$h" >/dev/null
+"$etrust" ca create root --home "$h" --subject "CN=Bench Root,O=etrust,C=TG" >/dev/null
+"$etrust" ca create issuing --home "$h" --parent root --subject "CN=Bench Issuing,O=etrust,C=TG" >/dev/null
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=Ama Mensah/C=TG" -keyout "$work/k" -out "$work/r" 2>/dev/null
+"$etrust" issue --home "$h" --ca issuing --profile citizen-authentication --csr "$work/r" --out "$work/leaf.pem" >/dev/null
+"$etrust" crl --home "$h" --ca issuing >/dev/null
+"$etrust" crl --home "$h" --ca root >/dev/null
+cat "$h/certs/root.pem" > "$work/root.pem"; cat "$h/certs/issuing.pem" > "$work/issuing.pem"
+for c in issuing root; do openssl crl -inform DER -in "$h/pub/crl/$c.crl" >> "$work/crls.pem"; done
+rate() { sed -n 's/.*: \([0-9]*\)\/s$/\1/p'; }
+lib=$("$etrust" verify "$work/leaf.pem" --anchor "$work/root.pem" --intermediate "$work/issuing.pem" --benchmark-repeat "$n" | rate)
+direct=$("$work/verify-loop" "$work/root.pem" "$work/issuing.pem" "$work/leaf.pem" "$n" | rate)
+libcrl=$("$etrust" verify "$work/leaf.pem" --anchor "$work/root.pem" --intermediate "$work/issuing.pem" --crl "$work/crls.pem" --revocation crl --benchmark-repeat "$n" | rate)
+directcrl=$("$work/verify-loop" "$work/root.pem" "$work/issuing.pem" "$work/leaf.pem" "$n" "$work/crls.pem" | rate)
+m=200
+start=$(date +%s.%N)
+for i in $(seq $m); do openssl verify -CAfile "$work/root.pem" -untrusted "$work/issuing.pem" "$work/leaf.pem" >/dev/null; done
+end=$(date +%s.%N)
+proc=$(awk "BEGIN { printf \"%d\", $m / ($end - $start) }")
+printf '\n%-52s %12s\n' "3-certificate EC P-256 chain, one thread" "verifications/s"
+printf '%-52s %12s\n' "etrust library (Validator reused), no CRL" "$lib"
+printf '%-52s %12s\n' "direct X509_verify_cert loop, no CRL" "$direct"
+printf '%-52s %12s\n' "etrust library, CRL checking (both levels)" "$libcrl"
+printf '%-52s %12s\n' "direct X509_verify_cert loop, CRL_CHECK_ALL" "$directcrl"
+printf '%-52s %12s\n' "one openssl verify process per chain" "$proc"
+printf '\nratios: library/direct = %.0f%% without CRLs, %.0f%% with CRLs; library/openssl-verify-process = %.0fx\n' \
+  "$(awk "BEGIN { print 100 * $lib / $direct }")" "$(awk "BEGIN { print 100 * $libcrl / $directcrl }")" "$(awk "BEGIN { print $lib / $proc }")"
