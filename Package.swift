@@ -39,6 +39,7 @@ let package = Package(
         .testTarget(name: "ETrustPolicyTests", dependencies: ["ETrustPolicy", "ETrustTestSupport"]),
         .testTarget(name: "ETrustCATests", dependencies: ["ETrustCA", "ETrustTestSupport"]),
         .testTarget(name: "ETrustAuditTests", dependencies: ["ETrustAudit", "ETrustCA", "ETrustStore", "ETrustTestSupport"]),
+        .testTarget(name: "ETrustRevocationTests", dependencies: ["ETrustCA", "ETrustCore", "ETrustStore", "ETrustTestSupport", "COpenSSL"]),
         .testTarget(name: "EndToEndTests", dependencies: ["ETrustTestSupport"]),
     ]
 )

@@ -36,11 +36,36 @@ public enum IssuanceResult: Sendable {
     public var certificate: Certificate? { if case .issued(let c, _) = self { return c }; return nil }
 }
 
-/// Results written by index from the parallel part of a batch; each slot has one writer.
+/// Results written by index from the parallel part of a batch. Each slot has one writer, and the
+/// storage is raw memory allocated once: concurrent writes through a Swift array would race on
+/// its copy-on-write buffer even at distinct indices.
 private final class ResultSlots: @unchecked Sendable {
-    var slots: [IssuanceResult?]
-    var events: [AuditEvent?]
-    init(_ n: Int) { slots = Array(repeating: nil, count: n); events = Array(repeating: nil, count: n) }
+    let count: Int
+    private let results: UnsafeMutablePointer<IssuanceResult?>
+    private let auditEvents: UnsafeMutablePointer<AuditEvent?>
+
+    init(_ n: Int) {
+        count = n
+        results = .allocate(capacity: max(n, 1))
+        results.initialize(repeating: nil, count: n)
+        auditEvents = .allocate(capacity: max(n, 1))
+        auditEvents.initialize(repeating: nil, count: n)
+    }
+
+    deinit {
+        results.deinitialize(count: count)
+        results.deallocate()
+        auditEvents.deinitialize(count: count)
+        auditEvents.deallocate()
+    }
+
+    func set(_ i: Int, _ result: IssuanceResult, _ event: AuditEvent?) {
+        results[i] = result
+        auditEvents[i] = event
+    }
+
+    var slots: [IssuanceResult] { (0..<count).map { results[$0]! } }
+    var events: [AuditEvent] { (0..<count).compactMap { auditEvents[$0] } }
 }
 
 extension Authority {
@@ -85,8 +110,7 @@ extension Authority {
             let slots = ResultSlots(range.count)
             DispatchQueue.concurrentPerform(iterations: range.count) { i in
                 let (result, event) = context.prepare(requests[range.lowerBound + i])
-                slots.slots[i] = result
-                slots.events[i] = event
+                slots.set(i, result, event)
             }
             return slots
         }
@@ -101,9 +125,9 @@ extension Authority {
                 let nextRange = groups[g + 1]
                 DispatchQueue.global().async(group: worker) { next.value = prepare(nextRange) }
             }
-            let results = current.slots.map { $0! }
+            let results = current.slots
             let records = results.compactMap { r -> CertificateRecord? in if case .issued(_, let rec) = r { return rec }; return nil }
-            let events = current.events.compactMap { $0 }
+            let events = current.events
             do {
                 if !records.isEmpty || !events.isEmpty {
                     try store.insert(certificates: records, events: events)

@@ -121,6 +121,7 @@ extension Authority {
             try store.insert(crl: record, event: AuditEvent(type: "crl", time: now, ca: caName, serialHex: nil, profile: nil, fields: fields))
             FaultInjection.point("crl-before-publish")
             try AtomicFile.write(der, to: crlDir + "/" + file)
+            try store.markPublished(ca: caName, number: number, at: now)
             published.append(PublishedCRL(record: record, der: der))
         }
 
@@ -134,7 +135,9 @@ extension Authority {
                 throw ETrustError.refused("CA '\(caName)' does not publish delta CRLs (no crl.deltaPeriod in profile '\(caRecord.profile)')",
                                           code: .policyRefused)
             }
-            guard let base = try store.latestCRL(ca: caName, kinds: [.full]) else {
+            // The base is the newest full CRL that was actually published (a crash between
+            // recording and publishing leaves one that relying parties never saw).
+            guard let base = try store.latestCRL(ca: caName, kinds: [.full], publishedOnly: true) else {
                 throw ETrustError.refused("CA '\(caName)' has no full CRL yet to be the base of a delta; run 'etrust crl --ca \(caName)' first",
                                           code: .notFound)
             }

@@ -101,6 +101,11 @@ public final class SQLiteStore: CertificateStore {
             UNIQUE (ca_id, number)
         );
         """,
+        // 3: a CRL counts as a delta base only once its file is in place.
+        """
+        ALTER TABLE crls ADD COLUMN published_at INTEGER;
+        UPDATE crls SET published_at = this_update;
+        """,
     ]
 
     public init(path: String) throws {
@@ -431,10 +436,18 @@ extension SQLiteStore {
         }
     }
 
-    public func latestCRL(ca: String, kinds: [CRLRecord.Kind]) throws -> CRLRecord? {
+    /// Marks a recorded CRL as published (its file written and renamed into place).
+    public func markPublished(ca: String, number: Int, at date: Date) throws {
+        let id = try caID(ca)
+        try db.prepare("UPDATE crls SET published_at = ? WHERE ca_id = ? AND number = ?")
+            .run([.int(Int64(date.timeIntervalSince1970)), .int(id), .int(Int64(number))])
+    }
+
+    public func latestCRL(ca: String, kinds: [CRLRecord.Kind], publishedOnly: Bool = false) throws -> CRLRecord? {
         let id = try caID(ca)
         let list = kinds.map { "'\($0.rawValue)'" }.joined(separator: ",")
-        return try db.prepare("SELECT * FROM crls WHERE ca_id = ? AND kind IN (\(list)) ORDER BY number DESC LIMIT 1").query([.int(id)]).first.map { r in
+        let published = publishedOnly ? " AND published_at IS NOT NULL" : ""
+        return try db.prepare("SELECT * FROM crls WHERE ca_id = ? AND kind IN (\(list))\(published) ORDER BY number DESC LIMIT 1").query([.int(id)]).first.map { r in
             CRLRecord(ca: ca, number: Int(r.int("number") ?? 0), kind: CRLRecord.Kind(rawValue: r.text("kind") ?? "full") ?? .full,
                       shard: r.int("shard").map { Int($0) }, baseNumber: r.int("base_number").map { Int($0) },
                       thisUpdate: Date(timeIntervalSince1970: TimeInterval(r.int("this_update") ?? 0)),

@@ -46,8 +46,12 @@ struct Unhold: ParsableCommand {
 
 struct CRL: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "crl", abstract: "Sign and publish the next CRL of a CA (all shards of a partitioned CA), or a delta CRL.",
-        subcommands: [Verify.self])
+        commandName: "crl", abstract: "Publish the next CRL of a CA (`etrust crl --ca NAME`), or check a CRL (`etrust crl verify`).",
+        subcommands: [Publish.self, Verify.self], defaultSubcommand: Publish.self)
+
+    struct Publish: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Sign and publish the next CRL of a CA (all shards of a partitioned CA), or a delta CRL.")
     @Option(help: "The CA.") var ca: String?
     @Flag(help: "A delta CRL against the newest full CRL.") var delta = false
     @Option(help: "Also write the CRL to FILE (a folder for a partitioned CA).") var out: String?
@@ -80,6 +84,8 @@ struct CRL: ParsableCommand {
                 print("published CRL #\(p.record.number) (\(p.record.kind.rawValue)\(p.record.shard.map { " \($0)" } ?? "")\(p.record.baseNumber.map { ", base #\($0)" } ?? ""), \(p.record.entries) entries, next update \(RFC3339.format(p.record.nextUpdate))) -> \(p.record.path)")
             }
         }
+    }
+
     }
 
     struct Verify: ParsableCommand {
