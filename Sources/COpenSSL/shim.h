@@ -7,6 +7,9 @@
 #error "etrust needs OpenSSL 3.0 or later"
 static inline EVP_PKEY *etrust_EVP_EC_gen(const char *curve) { return EVP_EC_gen(curve); }
 static inline int etrust_EVP_PKEY_PUBLIC_KEY(void) { return EVP_PKEY_PUBLIC_KEY; }
+static inline STACK_OF(X509_CRL) *etrust_sk_X509_CRL_new_null(void) { return sk_X509_CRL_new_null(); }
+static inline int etrust_sk_X509_CRL_push(STACK_OF(X509_CRL) *s, X509_CRL *c) { return sk_X509_CRL_push(s, c); }
+static inline void etrust_sk_X509_CRL_pop_free(STACK_OF(X509_CRL) *s) { sk_X509_CRL_pop_free(s, X509_CRL_free); }
 static inline int etrust_sk_X509_CRL_num(const STACK_OF(X509_CRL) *s) { return sk_X509_CRL_num(s); }
 static inline int etrust_sk_X509_POLICY_NODE_num(const STACK_OF(X509_POLICY_NODE) *s) { return sk_X509_POLICY_NODE_num(s); }
 static inline X509_POLICY_NODE *etrust_sk_X509_POLICY_NODE_value(const STACK_OF(X509_POLICY_NODE) *s, int i) { return sk_X509_POLICY_NODE_value(s, i); }
@@ -65,6 +68,9 @@ static inline unsigned long etrust_ERR_get_error_all(const char **file, int *lin
 }
 static inline EVP_PKEY *etrust_EVP_EC_gen(const char *curve) { return EVP_EC_gen(curve); }
 static inline int etrust_EVP_PKEY_PUBLIC_KEY(void) { return EVP_PKEY_PUBLIC_KEY; }
+static inline STACK_OF(X509_CRL) *etrust_sk_X509_CRL_new_null(void) { return sk_X509_CRL_new_null(); }
+static inline int etrust_sk_X509_CRL_push(STACK_OF(X509_CRL) *s, X509_CRL *c) { return sk_X509_CRL_push(s, c); }
+static inline void etrust_sk_X509_CRL_pop_free(STACK_OF(X509_CRL) *s) { sk_X509_CRL_pop_free(s, X509_CRL_free); }
 static inline int etrust_sk_X509_CRL_num(const STACK_OF(X509_CRL) *s) { return sk_X509_CRL_num(s); }
 static inline int etrust_sk_X509_POLICY_NODE_num(const STACK_OF(X509_POLICY_NODE) *s) { return sk_X509_POLICY_NODE_num(s); }
 static inline X509_POLICY_NODE *etrust_sk_X509_POLICY_NODE_value(const STACK_OF(X509_POLICY_NODE) *s, int i) { return sk_X509_POLICY_NODE_value(s, i); }

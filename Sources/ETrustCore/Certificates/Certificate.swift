@@ -8,6 +8,7 @@ public struct Certificate: Sendable, Hashable {
     public let der: [UInt8]
     public let tbsDER: ArraySlice<UInt8>
     public let version: Int
+    /// The serial number's INTEGER content octets (two's complement, as encoded).
     public let serial: [UInt8]
     public let issuer: DistinguishedName
     public let subject: DistinguishedName
@@ -36,7 +37,7 @@ public struct Certificate: Sendable, Hashable {
                 var innerAlgorithm: ArraySlice<UInt8> = []
                 try DER.sequence(tbs, identifier: .sequence) { t in
                     let version = try DER.optionalExplicitlyTagged(&t, tagNumber: 0, tagClass: .contextSpecific) { try Int(derEncoded: $0) } ?? 0
-                    let serial = try ArraySlice<UInt8>(derEncoded: &t)
+                    let serial = try Certificate.integerContent(t.next())
                     guard let innerAlg = t.next() else { throw ETrustError.badInput("\(what): truncated TBSCertificate") }
                     innerAlgorithm = innerAlg.encodedBytes
                     guard let issuer = t.next(), let validity = t.next(), let subject = t.next(), let spki = t.next() else {
@@ -89,7 +90,10 @@ public struct Certificate: Sendable, Hashable {
         self.der = der
         self.tbsDER = der[tbsRange]
         self.version = 3
-        self.serial = Array(fields.serial.drop(while: { $0 == 0 }))
+        // The INTEGER's content octets, as a parse of the DER gives them.
+        var magnitude = Array(fields.serial.drop(while: { $0 == 0 }))
+        if magnitude.isEmpty { magnitude = [0] } else if magnitude[0] & 0x80 != 0 { magnitude.insert(0, at: 0) }
+        self.serial = magnitude
         self.issuer = fields.issuer
         self.subject = fields.subject
         self.notBefore = Date(timeIntervalSince1970: floor(fields.notBefore.timeIntervalSince1970))
@@ -149,7 +153,31 @@ public struct Certificate: Sendable, Hashable {
 
     // MARK: Convenience
 
-    public var serialHex: String { Hex.encode(serial.drop(while: { $0 == 0 }).isEmpty ? [0] : Array(serial.drop(while: { $0 == 0 }))) }
+    /// The serial in hex, lower case, without leading zeros; a negative serial (which RFC 5280
+    /// forbids but PKITS and real CAs have produced) as "-" and its magnitude.
+    public var serialHex: String { Certificate.serialHex(serial) }
+
+    /// The content octets of a DER INTEGER, as is (two's complement).
+    static func integerContent(_ node: ASN1Node?) throws -> [UInt8] {
+        guard let node, node.identifier == .integer, case .primitive(let bytes) = node.content, !bytes.isEmpty else {
+            throw ETrustError.badInput("malformed INTEGER")
+        }
+        return Array(bytes)
+    }
+
+    /// Hex of a two's-complement integer: magnitude without leading zeros, "-" when negative.
+    static func serialHex(_ bytes: [UInt8]) -> String {
+        if let first = bytes.first, first & 0x80 != 0 {
+            // Negate: invert and add one.
+            var m = bytes.map { ~$0 }
+            var i = m.count - 1
+            while i >= 0 { let (v, o) = m[i].addingReportingOverflow(1); m[i] = v; if !o { break }; i -= 1 }
+            let trimmed = Array(m.drop(while: { $0 == 0 }))
+            return "-" + Hex.encode(trimmed.isEmpty ? [0] : trimmed)
+        }
+        let trimmed = Array(bytes.drop(while: { $0 == 0 }))
+        return Hex.encode(trimmed.isEmpty ? [0] : trimmed)
+    }
     public var pem: String { PEM.encode(der, label: "CERTIFICATE") }
     public var sha256Fingerprint: [UInt8] { Digest.sha256(der) }
 

@@ -86,7 +86,7 @@ public struct CertificateRevocationList: Sendable {
 
     static func parseEntry(_ node: ASN1Node) throws -> Entry {
         try DER.sequence(node, identifier: .sequence) { n in
-            let serial = try ArraySlice<UInt8>(derEncoded: &n)
+            let serial = try Certificate.integerContent(n.next())
             let date = try Certificate.parseTime(n.next())
             var reason: RevocationReason? = nil
             var invalidity: Date? = nil
@@ -98,8 +98,7 @@ public struct CertificateRevocationList: Sendable {
                     if ext.oid == "2.5.29.24", let node = try? DER.parse(ext.value) { invalidity = try? Certificate.parseTime(node) }
                 }
             }
-            let trimmed = Array(serial.drop(while: { $0 == 0 }))
-            return Entry(serialHex: Hex.encode(trimmed.isEmpty ? [0] : trimmed), revocationDate: date, reason: reason,
+            return Entry(serialHex: Certificate.serialHex(serial), revocationDate: date, reason: reason,
                          invalidityDate: invalidity, criticalExtensions: critical)
         }
     }

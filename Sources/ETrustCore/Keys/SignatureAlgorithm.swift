@@ -8,6 +8,8 @@ extension ASN1ObjectIdentifier {
     static let ecdsaWithSHA512: ASN1ObjectIdentifier = [1, 2, 840, 10045, 4, 3, 4]
     static let sha1WithRSAEncryption: ASN1ObjectIdentifier = [1, 2, 840, 113549, 1, 1, 5]
     static let ecdsaWithSHA1: ASN1ObjectIdentifier = [1, 2, 840, 10045, 4, 1]
+    static let dsaWithSHA1: ASN1ObjectIdentifier = [1, 2, 840, 10040, 4, 3]
+    static let dsaWithSHA256: ASN1ObjectIdentifier = [2, 16, 840, 1, 101, 3, 4, 3, 2]
 }
 
 /// A signature algorithm as it appears in certificates and CSRs.
@@ -18,6 +20,8 @@ public enum SignatureAlgorithm: Sendable, Hashable, CustomStringConvertible {
     case ed25519
     /// SHA-1 based: parsed so that the refusal can name it, never used to sign.
     case sha1WithRSA, ecdsaWithSHA1
+    /// DSA: parsed and verified (relying parties meet it, PKITS has it), never used to sign.
+    case dsaWithSHA1, dsaWithSHA256
 
     public init(oid: ASN1ObjectIdentifier) throws {
         switch oid {
@@ -31,6 +35,8 @@ public enum SignatureAlgorithm: Sendable, Hashable, CustomStringConvertible {
         case .ed25519: self = .ed25519
         case .sha1WithRSAEncryption: self = .sha1WithRSA
         case .ecdsaWithSHA1: self = .ecdsaWithSHA1
+        case .dsaWithSHA1: self = .dsaWithSHA1
+        case .dsaWithSHA256: self = .dsaWithSHA256
         default:
             throw ETrustError.badInput("unsupported signature algorithm \(oid)", code: .unsupportedAlgorithm)
         }
@@ -48,6 +54,8 @@ public enum SignatureAlgorithm: Sendable, Hashable, CustomStringConvertible {
         case .ed25519: .ed25519
         case .sha1WithRSA: .sha1WithRSAEncryption
         case .ecdsaWithSHA1: .ecdsaWithSHA1
+        case .dsaWithSHA1: .dsaWithSHA1
+        case .dsaWithSHA256: .dsaWithSHA256
         }
     }
 
@@ -59,12 +67,13 @@ public enum SignatureAlgorithm: Sendable, Hashable, CustomStringConvertible {
         case .ecdsaWithSHA512, .sha512WithRSA: "SHA512"
         case .rsaPSS: "SHA256"
         case .ed25519: nil
-        case .sha1WithRSA, .ecdsaWithSHA1: "SHA1"
+        case .sha1WithRSA, .ecdsaWithSHA1, .dsaWithSHA1: "SHA1"
+        case .dsaWithSHA256: "SHA256"
         }
     }
 
     var isRSAPSS: Bool { self == .rsaPSS }
-    public var isWeak: Bool { self == .sha1WithRSA || self == .ecdsaWithSHA1 }
+    public var isWeak: Bool { self == .sha1WithRSA || self == .ecdsaWithSHA1 || self == .dsaWithSHA1 }
 
     /// DER AlgorithmIdentifier. RFC 5754 / RFC 8410: ECDSA and EdDSA omit parameters; RSA
     /// PKCS#1 v1.5 carries NULL (RFC 4055 section 5).
@@ -92,6 +101,8 @@ public enum SignatureAlgorithm: Sendable, Hashable, CustomStringConvertible {
         case .ed25519: "Ed25519"
         case .sha1WithRSA: "sha1WithRSAEncryption"
         case .ecdsaWithSHA1: "ecdsa-with-SHA1"
+        case .dsaWithSHA1: "dsa-with-SHA1"
+        case .dsaWithSHA256: "dsa-with-SHA256"
         }
     }
 

@@ -94,6 +94,7 @@ public enum PathVerifier {
         guard let ctx = X509_STORE_CTX_new() else { throw ETrustError.openSSL("X509_STORE_CTX_new") }
         defer { X509_STORE_CTX_free(ctx) }
         guard X509_STORE_CTX_init(ctx, trust.store, x, untrusted.stack.stack) == 1 else { throw ETrustError.openSSL("X509_STORE_CTX_init") }
+        if p.checkCRLs && etrust_sk_X509_CRL_num(trust.crlStack) > 0 { X509_STORE_CTX_set0_crls(ctx, trust.crlStack) }
         let param = X509_STORE_CTX_get0_param(ctx)
         var flags: UInt = 0
         if p.requireExplicitPolicy { flags |= UInt(X509_V_FLAG_EXPLICIT_POLICY) }

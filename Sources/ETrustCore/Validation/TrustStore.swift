@@ -6,6 +6,10 @@ internal import COpenSSL
 /// so several threads may validate against it at once.
 public final class TrustStore: @unchecked Sendable {
     let store: OpaquePointer
+    /// Every CRL, also given to each validation directly (X509_STORE_CTX_set0_crls, as
+    /// `openssl verify -CRLfile` does): the store looks CRLs up by the certificate's issuer name
+    /// only, which misses indirect CRLs signed by another issuer (RFC 5280 5.2.5, cRLIssuer).
+    let crlStack: OpaquePointer
     public let anchors: [Certificate]
     public let crls: [CertificateRevocationList]
 
@@ -13,6 +17,7 @@ public final class TrustStore: @unchecked Sendable {
         clearOpenSSLErrors()
         guard let store = X509_STORE_new() else { throw ETrustError.openSSL("X509_STORE_new") }
         self.store = store
+        self.crlStack = etrust_sk_X509_CRL_new_null()
         self.anchors = anchors
         self.crls = crls
         for a in anchors {
@@ -26,12 +31,15 @@ public final class TrustStore: @unchecked Sendable {
                 return d2i_X509_CRL(nil, &p, buf.count)
             }
             guard let crl else { throw ETrustError.openSSL("d2i_X509_CRL", category: .badInput) }
-            defer { X509_CRL_free(crl) }
-            guard X509_STORE_add_crl(store, crl) == 1 else { throw ETrustError.openSSL("X509_STORE_add_crl") }
+            guard X509_STORE_add_crl(store, crl) == 1 else { X509_CRL_free(crl); throw ETrustError.openSSL("X509_STORE_add_crl") }
+            _ = etrust_sk_X509_CRL_push(crlStack, crl)
         }
     }
 
-    deinit { X509_STORE_free(store) }
+    deinit {
+        etrust_sk_X509_CRL_pop_free(crlStack)
+        X509_STORE_free(store)
+    }
 }
 
 /// Owns a STACK_OF(X509) of untrusted intermediates, parsed once.
