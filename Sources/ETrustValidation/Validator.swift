@@ -208,7 +208,13 @@ public final class Validator: @unchecked Sendable {
             throw lastError ?? ETrustError.refused("no OCSP response given and no OCSP responder URL in the certificate", code: .notFound)
         }
         let ocspRequest = try OCSPClient.request(for: cert, issuer: issuer)
-        let response = try OCSPClient.send(ocspRequest, to: url)
-        return try OCSPClient.check(response: response, certificate: cert, issuer: issuer, trust: trust, request: ocspRequest, at: time)
+        do {
+            let response = try OCSPClient.send(ocspRequest, to: url)
+            return try OCSPClient.check(response: response, certificate: cert, issuer: issuer, trust: trust, request: ocspRequest, at: time)
+        } catch let e as ETrustError {
+            // Name both causes: why the given response was not used, and why the responder failed.
+            guard let lastError else { throw e }
+            throw ETrustError(e.code, "the given OCSP response was not usable (\(lastError.reason)); \(e.reason)", category: e.category)
+        }
     }
 }

@@ -176,6 +176,13 @@ public enum PathVerifier {
             }
             if eku == nil { return "the certificate is not for code signing (no codeSigning extended key usage)" }
             if let ku, !ku.contains(.digitalSignature) { return "the certificate's key usage does not allow digitalSignature" }
+        case .ocspSigning:
+            // RFC 6960 4.2.2.2: a delegated responder carries id-kp-OCSPSigning; OpenSSL's
+            // OCSP-helper purpose checks only the CAs of the path.
+            guard let eku, eku.contains("1.3.6.1.5.5.7.3.9") else {
+                return "the certificate is not an OCSP responder (no id-kp-OCSPSigning extended key usage)"
+            }
+            if let ku, !ku.contains(.digitalSignature) { return "the certificate's key usage does not allow digitalSignature" }
         case .documentSigning:
             if let ku, !ku.contains(.digitalSignature) && !ku.contains(.nonRepudiation) {
                 return "the certificate's key usage allows neither digitalSignature nor nonRepudiation"
