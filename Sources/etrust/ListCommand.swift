@@ -12,7 +12,8 @@ extension CertificateRecord {
             "issuedAt": RFC3339.format(issuedAt), "requester": requester,
         ]
         if let r = revokedAt { o["revokedAt"] = RFC3339.format(r) }
-        if let r = revocationReason { o["revocationReason"] = r }
+        if let r = revocationReason { o["revocationReason"] = RevocationReason(rawValue: r)?.name ?? String(r) }
+        if let i = invalidityDate { o["invalidityDate"] = RFC3339.format(i) }
         return o
     }
 }
