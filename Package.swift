@@ -6,12 +6,15 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "etrust", targets: ["etrust"]),
+        .executable(name: "etrust-ocspd", targets: ["etrust-ocspd"]),
         .library(name: "ETrustCA", targets: ["ETrustCA"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // The one C boundary: OpenSSL 3 (libssl-dev) and a shim for the macros Swift cannot call.
@@ -30,6 +33,18 @@ let package = Package(
         .target(name: "ETrustStore", dependencies: ["ETrustCore", "ETrustAudit", "CSQLite"]),
         .target(name: "ETrustCA", dependencies: ["ETrustCore", "ETrustPolicy", "ETrustStore", "ETrustAudit"]),
         .target(name: "ETrustValidation", dependencies: ["ETrustCore"]),
+        .target(name: "ETrustOCSP", dependencies: [
+            "ETrustCA", "ETrustCore", "ETrustStore",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "etrust-ocspd", dependencies: [
+            "ETrustOCSP", "ETrustCA", "ETrustCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "etrust", dependencies: [
             "ETrustCA", "ETrustCore", "ETrustPolicy", "ETrustStore", "ETrustAudit", "ETrustValidation",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -41,6 +56,7 @@ let package = Package(
         .testTarget(name: "ETrustAuditTests", dependencies: ["ETrustAudit", "ETrustCA", "ETrustStore", "ETrustTestSupport"]),
         .testTarget(name: "ETrustRevocationTests", dependencies: ["ETrustCA", "ETrustCore", "ETrustStore", "ETrustTestSupport", "COpenSSL"]),
         .testTarget(name: "ETrustValidationTests", dependencies: ["ETrustValidation", "ETrustCA", "ETrustCore", "ETrustTestSupport"]),
+        .testTarget(name: "ETrustOCSPTests", dependencies: ["ETrustOCSP", "ETrustCA", "ETrustCore", "ETrustStore", "ETrustValidation", "ETrustTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["ETrustTestSupport"]),
     ]
 )

@@ -106,6 +106,26 @@ public final class SQLiteStore: CertificateStore {
         ALTER TABLE crls ADD COLUMN published_at INTEGER;
         UPDATE crls SET published_at = this_update;
         """,
+        // 4: delegated OCSP signers and pre-signed OCSP responses (RFC 5019).
+        """
+        CREATE TABLE ocsp_signers (
+            id INTEGER PRIMARY KEY,
+            ca_id INTEGER NOT NULL REFERENCES cas(id),
+            serial TEXT NOT NULL,
+            certificate BLOB NOT NULL,
+            key_ref TEXT NOT NULL,
+            not_after INTEGER NOT NULL,
+            created_at INTEGER NOT NULL
+        );
+        CREATE TABLE ocsp_responses (
+            ca_id INTEGER NOT NULL REFERENCES cas(id),
+            serial TEXT NOT NULL,
+            der BLOB NOT NULL,
+            this_update INTEGER NOT NULL,
+            next_update INTEGER NOT NULL,
+            PRIMARY KEY (ca_id, serial)
+        ) WITHOUT ROWID;
+        """,
     ]
 
     public init(path: String) throws {
@@ -510,6 +530,83 @@ extension SQLiteStore {
                                       reason: 8, invalidityDate: nil))
             }
         }
+    }
+}
+
+// MARK: OCSP
+
+public struct OCSPSignerRecord: Sendable {
+    public var ca: String
+    public var certificate: Certificate
+    public var keyReference: String
+    public init(ca: String, certificate: Certificate, keyReference: String) {
+        self.ca = ca; self.certificate = certificate; self.keyReference = keyReference
+    }
+}
+
+public struct PresignedResponse: Sendable {
+    public var serialHex: String
+    public var der: [UInt8]
+    public var thisUpdate: Date
+    public var nextUpdate: Date
+    public init(serialHex: String, der: [UInt8], thisUpdate: Date, nextUpdate: Date) {
+        self.serialHex = serialHex; self.der = der; self.thisUpdate = thisUpdate; self.nextUpdate = nextUpdate
+    }
+}
+
+extension SQLiteStore {
+    public func insert(ocspSigner s: OCSPSignerRecord, event: AuditEvent) throws {
+        try db.transaction {
+            let id = try caID(s.ca)
+            try db.prepare("INSERT INTO ocsp_signers(ca_id, serial, certificate, key_ref, not_after, created_at) VALUES (?,?,?,?,?,?)")
+                .run([.int(id), .text(s.certificate.serialHex), .blob(s.certificate.der), .text(s.keyReference),
+                      .int(Int64(s.certificate.notAfter.timeIntervalSince1970)), .int(Int64(Date().timeIntervalSince1970))])
+            try insertEvents([event])
+        }
+    }
+
+    /// The newest delegated OCSP signer of a CA.
+    public func currentOCSPSigner(ca: String) throws -> OCSPSignerRecord? {
+        let id = try caID(ca)
+        guard let r = try db.prepare("SELECT certificate, key_ref FROM ocsp_signers WHERE ca_id = ? ORDER BY id DESC LIMIT 1")
+            .query([.int(id)]).first else { return nil }
+        return OCSPSignerRecord(ca: ca, certificate: try Certificate(der: r.blob("certificate") ?? []), keyReference: r.text("key_ref") ?? "")
+    }
+
+    public func save(presigned responses: [PresignedResponse], ca: String) throws {
+        guard !responses.isEmpty else { return }
+        try db.transaction {
+            let id = try caID(ca)
+            let stmt = try db.prepare("INSERT OR REPLACE INTO ocsp_responses(ca_id, serial, der, this_update, next_update) VALUES (?,?,?,?,?)")
+            for r in responses {
+                try stmt.run([.int(id), .text(r.serialHex), .blob(r.der), .int(Int64(r.thisUpdate.timeIntervalSince1970)),
+                              .int(Int64(r.nextUpdate.timeIntervalSince1970))])
+            }
+        }
+    }
+
+    public func forEachPresigned(ca: String, _ body: (PresignedResponse) throws -> Void) throws {
+        let id = try caID(ca)
+        try db.prepare("SELECT serial, der, this_update, next_update FROM ocsp_responses WHERE ca_id = \(id)").forEachColumns { c in
+            try body(PresignedResponse(serialHex: c.text(0), der: c.blob(1) ?? [], thisUpdate: Date(timeIntervalSince1970: TimeInterval(c.int(2))),
+                                       nextUpdate: Date(timeIntervalSince1970: TimeInterval(c.int(3)))))
+        }
+    }
+
+    /// Status of one certificate of a CA as OCSP answers it: nil when the CA never issued it.
+    public func ocspStatus(ca: String, serialHex: String) throws -> (revoked: Bool, revokedAt: Date?, reason: Int?)? {
+        let id = try caID(ca)
+        guard let r = try db.prepare("SELECT status, revoked_at, revocation_reason FROM certificates WHERE ca_id = ? AND serial = ?")
+            .query([.int(id), .text(serialHex)]).first else { return nil }
+        let revoked = r.text("status") == "revoked"
+        return (revoked, r.int("revoked_at").map { Date(timeIntervalSince1970: TimeInterval($0)) }, r.int("revocation_reason").map { Int($0) })
+    }
+
+    /// Serials of a CA whose status changed at or after `since` (recorded time).
+    public func changedSerials(ca: String, since: Date) throws -> [String] {
+        let id = try caID(ca)
+        return try db.prepare("SELECT serial FROM certificates WHERE ca_id = ? AND changed_at >= ?")
+            .query([.int(id), .int(Int64(since.timeIntervalSince1970))]).compactMap { $0.text("serial") }
     }
 }
 

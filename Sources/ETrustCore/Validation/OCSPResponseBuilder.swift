@@ -22,6 +22,40 @@ public enum OCSPResponder {
         /// The serial's INTEGER content octets.
         public let serial: [UInt8]
         public var serialHex: String { Certificate.serialHex(serial) }
+
+        public init(certIDDER: [UInt8], hashAlgorithm: String, issuerNameHash: [UInt8], issuerKeyHash: [UInt8], serial: [UInt8]) {
+            self.certIDDER = certIDDER; self.hashAlgorithm = hashAlgorithm; self.issuerNameHash = issuerNameHash
+            self.issuerKeyHash = issuerKeyHash; self.serial = serial
+        }
+
+        /// The SHA-1 CertID a RFC 5019 client sends for `serialHex` of `issuer`.
+        public init(issuer: Certificate, serialHex: String) throws {
+            guard let magnitude = Hex.decode(serialHex) else { throw ETrustError.badInput("bad serial \(serialHex)", code: .invalidArgument) }
+            var content = Array(magnitude.drop(while: { $0 == 0 }))
+            if content.isEmpty { content = [0] } else if content[0] & 0x80 != 0 { content.insert(0, at: 0) }
+            clearOpenSSLErrors()
+            let iss = try issuer.withX509 { $0 }
+            defer { X509_free(iss) }
+            var integerDER: [UInt8] = []
+            DERWriter.integer(magnitude: magnitude, into: &integerDER)
+            let serialInt: UnsafeMutablePointer<ASN1_INTEGER>? = integerDER.withUnsafeBufferPointer { buf in
+                var p = buf.baseAddress
+                return d2i_ASN1_INTEGER(nil, &p, buf.count)
+            }
+            guard let serialInt else { throw ETrustError.openSSL("d2i_ASN1_INTEGER") }
+            defer { ASN1_INTEGER_free(serialInt) }
+            guard let cid = OCSP_cert_id_new(EVP_sha1(), X509_get_subject_name(iss), X509_get0_pubkey_bitstr(iss), serialInt) else {
+                throw ETrustError.openSSL("OCSP_cert_id_new")
+            }
+            defer { OCSP_CERTID_free(cid) }
+            var out: UnsafeMutablePointer<UInt8>? = nil
+            let n = i2d_OCSP_CERTID(cid, &out)
+            guard n > 0, let out else { throw ETrustError.openSSL("i2d_OCSP_CERTID") }
+            defer { etrust_openssl_free(out) }
+            let hashes = try OCSPResponder.issuerHashes(of: issuer)
+            self.init(certIDDER: Array(UnsafeBufferPointer(start: out, count: Int(n))), hashAlgorithm: "1.3.14.3.2.26",
+                      issuerNameHash: hashes.sha1.name, issuerKeyHash: hashes.sha1.key, serial: content)
+        }
     }
 
     public struct ParsedRequest: Sendable {
@@ -96,10 +130,24 @@ public enum OCSPResponder {
     /// delegated responder whose certificate is included), thisUpdate `now`, nextUpdate
     /// `now + validity`, the request's nonce echoed when there is one.
     public static func sign(answers: [Answer], signerCertificate: Certificate, signer: PrivateKey, includeCertificate: Bool,
-                            now: Date, validity: TimeInterval, nonceFrom request: ParsedRequest?) throws -> [UInt8] {
+                            now: Date, validity: TimeInterval, nonceFrom request: ParsedRequest?,
+                            extendedRevokedDefinition: Bool = false) throws -> [UInt8] {
         clearOpenSSLErrors()
         guard let basic = OCSP_BASICRESP_new() else { throw ETrustError.openSSL("OCSP_BASICRESP_new") }
         defer { OCSP_BASICRESP_free(basic) }
+        if extendedRevokedDefinition {
+            // RFC 6960 4.4.8: id-pkix-ocsp-extended-revoke (value NULL) when "revoked" answers
+            // for certificates never issued.
+            guard let obj = OBJ_txt2obj("1.3.6.1.5.5.7.48.1.9", 1) else { throw ETrustError.openSSL("OBJ_txt2obj") }
+            defer { ASN1_OBJECT_free(obj) }
+            let null = ASN1_OCTET_STRING_new()
+            defer { ASN1_OCTET_STRING_free(null) }
+            var nullDER: [UInt8] = [0x05, 0x00]
+            ASN1_OCTET_STRING_set(null, &nullDER, 2)
+            guard let ext = X509_EXTENSION_create_by_OBJ(nil, obj, 0, null) else { throw ETrustError.openSSL("X509_EXTENSION_create_by_OBJ") }
+            defer { X509_EXTENSION_free(ext) }
+            guard OCSP_BASICRESP_add_ext(basic, ext, -1) == 1 else { throw ETrustError.openSSL("OCSP_BASICRESP_add_ext") }
+        }
         let thisUpdate = ASN1_GENERALIZEDTIME_set(nil, time_t(now.timeIntervalSince1970))
         let nextUpdate = ASN1_GENERALIZEDTIME_set(nil, time_t(now.timeIntervalSince1970 + validity))
         defer { ASN1_GENERALIZEDTIME_free(thisUpdate); ASN1_GENERALIZEDTIME_free(nextUpdate) }

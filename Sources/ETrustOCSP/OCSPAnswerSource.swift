@@ -1,0 +1,218 @@
+import ETrustCA
+import ETrustCore
+import ETrustStore
+import Foundation
+
+/// What the responder does with a serial its CA never issued (RFC 6960 2.2).
+public enum UnknownSerialPolicy: String, Sendable {
+    /// status unknown
+    case unknown
+    /// revoked, certificateHold, revocationTime 1970-01-01, with the extended-revoke extension
+    case revoked
+}
+
+public struct ResponderConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    public var maxBodyBytes = 64 * 1024
+    public var maxCertificatesPerRequest = 20
+    public var maxConnections = 4096
+    public var idleTimeout: TimeInterval = 30
+    public var headerTimeout: TimeInterval = 10
+    public var unknownSerial: UnknownSerialPolicy = .unknown
+    /// How often the database is polled for revocations and responses due for renewal.
+    public var refreshInterval: TimeInterval = 1
+    /// How often the audit log is checkpointed while the daemon runs.
+    public var checkpointInterval: TimeInterval = 60
+    public init() {}
+}
+
+/// One answer of the responder, with what HTTP needs (RFC 5019 6: caching headers).
+public struct OCSPAnswer: Sendable {
+    public enum Outcome: String, Sendable { case good, revoked, unknown, malformed, unauthorized, internalError = "internal_error" }
+    public var body: [UInt8]
+    public var outcome: Outcome
+    public var thisUpdate: Date?
+    public var nextUpdate: Date?
+    public var etag: String?
+    public var fromCache: Bool
+    public var serials: [String]
+}
+
+/// The answer path as a stack of sources (Boulder): a filter (is the issuer one of ours? else
+/// unauthorized) -> pre-signed responses kept in memory as bytes -> a live signer (requests
+/// with a nonce, several certificates, or SHA-256 CertIDs). Testable without a socket.
+public final class OCSPAnswerSource: @unchecked Sendable {
+    struct Issuer {
+        let name: String
+        let certificate: Certificate
+        let sha1: (name: [UInt8], key: [UInt8])
+        let sha256: (name: [UInt8], key: [UInt8])
+        var signerCertificate: Certificate
+        var signerKey: PrivateKey
+    }
+    struct Cached {
+        let der: [UInt8]
+        let thisUpdate: Date
+        let nextUpdate: Date
+        let etag: String
+        let outcome: OCSPAnswer.Outcome
+    }
+
+    let authority: Authority
+    let configuration: ResponderConfiguration
+    private let lock = NSLock()            // guards issuers, cache and every use of `authority`
+    private var issuers: [Issuer] = []
+    private var cache: [String: Cached] = [:]
+    private var lastRefresh: Date
+    public private(set) var cacheHits = 0
+    public private(set) var signatures = 0
+
+    public init(authority: Authority, configuration: ResponderConfiguration) throws {
+        self.authority = authority
+        self.configuration = configuration
+        self.lastRefresh = authority.clock.now()
+        try loadIssuers()
+        // Responses pre-signed earlier (by etrust at issuance or revocation, or by this daemon)
+        // are served as stored bytes.
+        for issuer in issuers {
+            try authority.store.forEachPresigned(ca: issuer.name) { r in
+                if r.nextUpdate > lastRefresh { cache[key(issuer.name, r.serialHex)] = cached(r) }
+            }
+        }
+    }
+
+    private func loadIssuers() throws {
+        var list: [Issuer] = []
+        for ca in try authority.store.cas() {
+            let hashes = try OCSPResponder.issuerHashes(of: ca.certificate)
+            let (cert, key) = try authority.ocspSigner(ca: ca.name)
+            list.append(Issuer(name: ca.name, certificate: ca.certificate, sha1: hashes.sha1, sha256: hashes.sha256,
+                               signerCertificate: cert, signerKey: key))
+        }
+        issuers = list
+    }
+
+    private func key(_ ca: String, _ serial: String) -> String { ca + "|" + serial }
+
+    private func cached(_ r: PresignedResponse) -> Cached {
+        Cached(der: r.der, thisUpdate: r.thisUpdate, nextUpdate: r.nextUpdate, etag: "\"" + Hex.encode(Digest.sha256(r.der).prefix(12)) + "\"",
+               outcome: .good)
+    }
+
+    private func issuer(for q: OCSPResponder.Query) -> Int? {
+        issuers.firstIndex { i in
+            (q.hashAlgorithm == "1.3.14.3.2.26" && q.issuerNameHash == i.sha1.name && q.issuerKeyHash == i.sha1.key)
+                || (q.hashAlgorithm == "2.16.840.1.101.3.4.2.1" && q.issuerNameHash == i.sha256.name && q.issuerKeyHash == i.sha256.key)
+        }
+    }
+
+    /// Answers one DER request. Never throws: every failure is an OCSP error response.
+    public func answer(_ der: [UInt8]) -> OCSPAnswer {
+        guard let request = OCSPResponder.parse(der), request.queries.count <= configuration.maxCertificatesPerRequest else {
+            return OCSPAnswer(body: OCSPResponder.ErrorStatus.malformedRequest.der, outcome: .malformed, fromCache: false, serials: [])
+        }
+        lock.lock()
+        defer { lock.unlock() }
+        let indices = request.queries.map(issuer(for:))
+        guard let first = indices.first ?? nil, indices.allSatisfy({ $0 == first }) else {
+            return OCSPAnswer(body: OCSPResponder.ErrorStatus.unauthorized.der, outcome: .unauthorized, fromCache: false,
+                              serials: request.queries.map(\.serialHex))
+        }
+        let now = authority.clock.now()
+        let issuer = issuers[first]
+        let serials = request.queries.map(\.serialHex)
+        // RFC 5019 form (one SHA-1 CertID, no nonce): the pre-signed bytes.
+        if request.queries.count == 1, !request.hasNonce, request.queries[0].hashAlgorithm == "1.3.14.3.2.26",
+           let c = cache[key(issuer.name, serials[0])], c.nextUpdate > now {
+            cacheHits += 1
+            return OCSPAnswer(body: c.der, outcome: c.outcome, thisUpdate: c.thisUpdate, nextUpdate: c.nextUpdate, etag: c.etag,
+                              fromCache: true, serials: serials)
+        }
+        do {
+            var answers: [OCSPResponder.Answer] = []
+            var outcome = OCSPAnswer.Outcome.good
+            var extended = false
+            for q in request.queries {
+                let status: OCSPCertificateStatus
+                if let s = try authority.store.ocspStatus(ca: issuer.name, serialHex: q.serialHex) {
+                    status = s.revoked ? .revoked(time: s.revokedAt ?? now, reason: s.reason.flatMap(RevocationReason.init(rawValue:))) : .good
+                } else if configuration.unknownSerial == .revoked {
+                    status = .revoked(time: Date(timeIntervalSince1970: 0), reason: .certificateHold)
+                    extended = true
+                } else {
+                    status = .unknown
+                }
+                switch status {
+                case .revoked: outcome = .revoked
+                case .unknown where outcome != .revoked: outcome = .unknown
+                default: break
+                }
+                answers.append(.init(query: q, status: status))
+            }
+            let validity = min(Authority.ocspResponseValidity, issuer.signerCertificate.notAfter.timeIntervalSince(now))
+            let body = try OCSPResponder.sign(answers: answers, signerCertificate: issuer.signerCertificate, signer: issuer.signerKey,
+                                              includeCertificate: true, now: now, validity: validity, nonceFrom: request,
+                                              extendedRevokedDefinition: extended)
+            signatures += 1
+            let next = now.addingTimeInterval(validity)
+            let etag = "\"" + Hex.encode(Digest.sha256(body).prefix(12)) + "\""
+            if request.queries.count == 1, !request.hasNonce, request.queries[0].hashAlgorithm == "1.3.14.3.2.26", !extended {
+                // Keep it for the next asker, and in the database for the next start.
+                cache[key(issuer.name, serials[0])] = Cached(der: body, thisUpdate: now, nextUpdate: next, etag: etag, outcome: outcome)
+                try? authority.store.save(presigned: [PresignedResponse(serialHex: serials[0], der: body, thisUpdate: now, nextUpdate: next)],
+                                          ca: issuer.name)
+            }
+            return OCSPAnswer(body: body, outcome: outcome, thisUpdate: now, nextUpdate: next, etag: etag, fromCache: false, serials: serials)
+        } catch {
+            return OCSPAnswer(body: OCSPResponder.ErrorStatus.internalError.der, outcome: .internalError, fromCache: false, serials: serials)
+        }
+    }
+
+    /// Picks up revocations made by another process (changed_at) and re-signs them, renews
+    /// responses past half their validity, and rotates signers that are due.
+    public func refresh() throws {
+        lock.lock()
+        defer { lock.unlock() }
+        let now = authority.clock.now()
+        // Overlap by a second: changed_at has one-second resolution.
+        let since = lastRefresh.addingTimeInterval(-1)
+        lastRefresh = now
+        for (index, issuer) in issuers.enumerated() {
+            let (cert, signerKey) = try authority.ocspSigner(ca: issuer.name)
+            if cert.der != issuer.signerCertificate.der {
+                issuers[index].signerCertificate = cert
+                issuers[index].signerKey = signerKey
+                cache = cache.filter { !$0.key.hasPrefix(issuer.name + "|") }
+            }
+            var due = try authority.store.changedSerials(ca: issuer.name, since: since)
+            for (k, c) in cache where k.hasPrefix(issuer.name + "|") {
+                if now >= c.thisUpdate.addingTimeInterval(c.nextUpdate.timeIntervalSince(c.thisUpdate) / 2) {
+                    due.append(String(k.dropFirst(issuer.name.count + 1)))
+                }
+            }
+            guard !due.isEmpty else { continue }
+            for r in try authority.presignOCSP(ca: issuer.name, serials: Array(Set(due))) {
+                var c = cached(r)
+                if let s = try authority.store.ocspStatus(ca: issuer.name, serialHex: r.serialHex), s.revoked {
+                    c = Cached(der: c.der, thisUpdate: c.thisUpdate, nextUpdate: c.nextUpdate, etag: c.etag, outcome: .revoked)
+                }
+                cache[key(issuer.name, r.serialHex)] = c
+                signatures += 1
+            }
+        }
+    }
+
+    /// Signs a checkpoint of the audit log if it grew (signer rotations, renewals).
+    public func checkpoint() {
+        lock.lock()
+        defer { lock.unlock() }
+        _ = try? authority.checkpoint()
+    }
+
+    public var cachedResponses: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return cache.count
+    }
+}

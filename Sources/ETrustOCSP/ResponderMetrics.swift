@@ -1,0 +1,65 @@
+import Foundation
+
+/// Counters for /metrics (Prometheus text format 0.0.4), kept under one lock.
+public final class ResponderMetrics: @unchecked Sendable {
+    private let lock = NSLock()
+    private var requests: [String: Int] = [:]            // by outcome
+    private var http: [Int: Int] = [:]                   // by HTTP status
+    private let buckets: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1]
+    private var bucketCounts: [Int]
+    private var latencySum = 0.0
+    private var latencyCount = 0
+    public private(set) var openConnections = 0
+    private var rejectedConnections = 0
+
+    public init() { bucketCounts = Array(repeating: 0, count: buckets.count) }
+
+    func record(outcome: String, httpStatus: Int, seconds: Double) {
+        lock.lock()
+        defer { lock.unlock() }
+        requests[outcome, default: 0] += 1
+        http[httpStatus, default: 0] += 1
+        latencySum += seconds
+        latencyCount += 1
+        for (i, b) in buckets.enumerated() where seconds <= b { bucketCounts[i] += 1 }
+    }
+
+    /// Counts a new connection; false when over `limit` (the connection is then closed).
+    func connectionOpened(limit: Int) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        if openConnections >= limit { rejectedConnections += 1; return false }
+        openConnections += 1
+        return true
+    }
+
+    func connectionClosed() {
+        lock.lock()
+        openConnections -= 1
+        lock.unlock()
+    }
+
+    public func text(cacheHits: Int, signatures: Int, cached: Int) -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        var out = "# HELP etrust_ocsp_requests_total OCSP requests by outcome.\n# TYPE etrust_ocsp_requests_total counter\n"
+        for (k, v) in requests.sorted(by: { $0.key < $1.key }) { out += "etrust_ocsp_requests_total{outcome=\"\(k)\"} \(v)\n" }
+        out += "# HELP etrust_http_responses_total HTTP responses by status.\n# TYPE etrust_http_responses_total counter\n"
+        for (k, v) in http.sorted(by: { $0.key < $1.key }) { out += "etrust_http_responses_total{status=\"\(k)\"} \(v)\n" }
+        out += "# HELP etrust_ocsp_request_duration_seconds Time to answer.\n# TYPE etrust_ocsp_request_duration_seconds histogram\n"
+        for (i, b) in buckets.enumerated() { out += "etrust_ocsp_request_duration_seconds_bucket{le=\"\(b)\"} \(bucketCounts[i])\n" }
+        out += "etrust_ocsp_request_duration_seconds_bucket{le=\"+Inf\"} \(latencyCount)\n"
+        out += "etrust_ocsp_request_duration_seconds_sum \(latencySum)\netrust_ocsp_request_duration_seconds_count \(latencyCount)\n"
+        out += "# HELP etrust_ocsp_presigned_hits_total Answers served from pre-signed bytes.\n# TYPE etrust_ocsp_presigned_hits_total counter\n"
+        out += "etrust_ocsp_presigned_hits_total \(cacheHits)\n"
+        out += "# HELP etrust_ocsp_signatures_total Responses signed.\n# TYPE etrust_ocsp_signatures_total counter\n"
+        out += "etrust_ocsp_signatures_total \(signatures)\n"
+        out += "# HELP etrust_ocsp_presigned_responses Pre-signed responses held in memory.\n# TYPE etrust_ocsp_presigned_responses gauge\n"
+        out += "etrust_ocsp_presigned_responses \(cached)\n"
+        out += "# HELP etrust_open_connections Open HTTP connections.\n# TYPE etrust_open_connections gauge\n"
+        out += "etrust_open_connections \(openConnections)\n"
+        out += "# HELP etrust_rejected_connections_total Connections closed over the limit.\n# TYPE etrust_rejected_connections_total counter\n"
+        out += "etrust_rejected_connections_total \(rejectedConnections)\n"
+        return out
+    }
+}

@@ -1,0 +1,101 @@
+import ArgumentParser
+import Dispatch
+import ETrustCA
+import ETrustCore
+import ETrustOCSP
+import Foundation
+import Logging
+
+@main
+struct OCSPD: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "etrust-ocspd",
+        abstract: "RFC 6960 / RFC 5019 OCSP responder for every CA of an etrust home; also serves pub/ (CRLs, CA certificates).")
+
+    @Option(help: "The CA home (default: $ETRUST_HOME or ./etrust-home).") var home: String?
+    @Option(help: "HOST:PORT to listen on.") var listen: String = "127.0.0.1:8080"
+    @Option(help: "A file holding the passphrase of the home's keys (or set ETRUST_PASSPHRASE).") var passphraseFile: String?
+    @Option(help: "Answer for serials the CA never issued: unknown, or revoked (RFC 6960 2.2).") var unknownSerial: String = "unknown"
+    @Option(help: "At most this many open connections.") var maxConnections: Int = 4096
+    @Option(help: "At most this many certificates in one request.") var maxCertificates: Int = 20
+    @Option(help: "trace, debug, info, notice, warning, error.") var logLevel: String = "info"
+
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let e as ETrustError {
+            FileHandle.standardError.write(Data("etrust-ocspd: \(e.reason)\n".utf8))
+            Foundation.exit(e.category.exitCode)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success { print(fullMessage(for: error)); Foundation.exit(0) }
+            FileHandle.standardError.write(Data("etrust-ocspd: \(fullMessage(for: error).split(separator: "\n").first ?? "")\n".utf8))
+            Foundation.exit(code.rawValue == 0 ? 0 : 2)
+        }
+    }
+
+    func run() throws {
+        var config = ResponderConfiguration()
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else {
+            throw ETrustError.badInput("--listen must be HOST:PORT", code: .invalidArgument)
+        }
+        config.host = String(listen[..<colon])
+        config.port = port
+        guard let policy = UnknownSerialPolicy(rawValue: unknownSerial) else {
+            throw ETrustError.badInput("--unknown-serial must be unknown or revoked", code: .invalidArgument)
+        }
+        config.unknownSerial = policy
+        config.maxConnections = maxConnections
+        config.maxCertificatesPerRequest = maxCertificates
+        guard let level = Logger.Level(rawValue: logLevel) else { throw ETrustError.badInput("unknown --log-level", code: .invalidArgument) }
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = level
+            return h
+        }
+        let logger = Logger(label: "etrust-ocspd")
+        let homePath = home ?? ProcessInfo.processInfo.environment["ETRUST_HOME"] ?? "./etrust-home"
+        let h = try Home.open(homePath)
+        let file = passphraseFile
+        let passphrase = try readPassphrase(file: file)
+        let authority = try Authority(home: h, passphrase: { passphrase })
+        let source = try OCSPAnswerSource(authority: authority, configuration: config)
+        try authority.checkpoint()
+        let server = OCSPServer(source: source, configuration: config, publicDirectory: h.pubDirectory, logger: logger)
+        let bound = try server.start()
+        let caCount = try authority.store.cas().count
+        logger.notice("etrust-ocspd listening on \(config.host):\(bound) for \(caCount) CA(s) of \(homePath)")
+        // SIGTERM/SIGINT: stop accepting, finish in-flight requests, checkpoint, exit.
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
+        let queue = DispatchQueue(label: "etrust-ocspd.signals")
+        var sources: [DispatchSourceSignal] = []
+        for sig in [SIGTERM, SIGINT] {
+            let s = DispatchSource.makeSignalSource(signal: sig, queue: queue)
+            s.setEventHandler {
+                logger.notice("shutting down")
+                server.shutdown()
+                Foundation.exit(0)
+            }
+            s.resume()
+            sources.append(s)
+        }
+        try server.waitUntilClosed()
+        _ = sources
+        dispatchMain()
+    }
+
+    func readPassphrase(file: String?) throws -> [UInt8] {
+        if let file {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw ETrustError.badInput("\(file): cannot read the passphrase file", code: .missingPassphrase)
+            }
+            var bytes = [UInt8](data)
+            while let last = bytes.last, last == 0x0a || last == 0x0d { bytes.removeLast() }
+            return bytes
+        }
+        if let env = ProcessInfo.processInfo.environment["ETRUST_PASSPHRASE"], !env.isEmpty { return Array(env.utf8) }
+        throw ETrustError.badInput("a passphrase is needed for the OCSP signing keys: --passphrase-file FILE or ETRUST_PASSPHRASE", code: .missingPassphrase)
+    }
+}
