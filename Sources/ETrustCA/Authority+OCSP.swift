@@ -18,7 +18,10 @@ extension Authority {
             let c = current.certificate
             let half = c.notBefore.addingTimeInterval(c.notAfter.timeIntervalSince(c.notBefore) / 2)
             if now < half, current.keyReference.hasPrefix("file:") {
+                // The key is decrypted once per process (PBKDF2 is deliberately slow).
+                if let cached = ocspSignerKeys[c.serialHex] { return (c, cached) }
                 let key = try PrivateKey.load(fromFile: home.join(String(current.keyReference.dropFirst(5))), passphrase: try passphrase())
+                ocspSignerKeys[c.serialHex] = key
                 return (c, key)
             }
         }
@@ -37,6 +40,7 @@ extension Authority {
                                fields: ["action": "rotated", "notAfter": RFC3339.format(certificate.notAfter),
                                         "certificateSHA256": Hex.encode(certificate.sha256Fingerprint)])
         try store.insert(ocspSigner: OCSPSignerRecord(ca: caName, certificate: certificate, keyReference: "file:" + keyRelative), event: event)
+        ocspSignerKeys[certificate.serialHex] = key
         return (certificate, key)
     }
 

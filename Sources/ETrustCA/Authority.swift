@@ -15,6 +15,7 @@ public final class Authority {
     let passphrase: () throws -> [UInt8]
     var signers: [String: Signer] = [:]
     var cachedAuditSigner: (Signer, [UInt8])?
+    var ocspSignerKeys: [String: PrivateKey] = [:]
     public var requester: String
 
     public init(home: Home, clock: ETrustClock = SystemClock(), passphrase: @escaping () throws -> [UInt8]) throws {

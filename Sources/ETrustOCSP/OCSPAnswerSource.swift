@@ -61,12 +61,16 @@ public final class OCSPAnswerSource: @unchecked Sendable {
 
     let authority: Authority
     let configuration: ResponderConfiguration
-    private let lock = NSLock()            // guards issuers, cache and every use of `authority`
+    /// Guards `authority` (one SQLite connection) and signing state.
+    private let lock = NSLock()
+    /// Guards `issuers` and `cache`: many readers (the answer path), rare writers.
+    private let cacheLock = ReadWriteLock()
     private var issuers: [Issuer] = []
     private var cache: [String: Cached] = [:]
     private var lastRefresh: Date
-    public private(set) var cacheHits = 0
-    public private(set) var signatures = 0
+    let counters = Counters()
+    public var cacheHits: Int { counters.hits }
+    public var signatures: Int { counters.signatures }
 
     public init(authority: Authority, configuration: ResponderConfiguration) throws {
         self.authority = authority
@@ -112,23 +116,30 @@ public final class OCSPAnswerSource: @unchecked Sendable {
         guard let request = OCSPResponder.parse(der), request.queries.count <= configuration.maxCertificatesPerRequest else {
             return OCSPAnswer(body: OCSPResponder.ErrorStatus.malformedRequest.der, outcome: .malformed, fromCache: false, serials: [])
         }
-        lock.lock()
-        defer { lock.unlock() }
-        let indices = request.queries.map(issuer(for:))
-        guard let first = indices.first ?? nil, indices.allSatisfy({ $0 == first }) else {
-            return OCSPAnswer(body: OCSPResponder.ErrorStatus.unauthorized.der, outcome: .unauthorized, fromCache: false,
-                              serials: request.queries.map(\.serialHex))
-        }
-        let now = authority.clock.now()
-        let issuer = issuers[first]
         let serials = request.queries.map(\.serialHex)
-        // RFC 5019 form (one SHA-1 CertID, no nonce): the pre-signed bytes.
-        if request.queries.count == 1, !request.hasNonce, request.queries[0].hashAlgorithm == "1.3.14.3.2.26",
-           let c = cache[key(issuer.name, serials[0])], c.nextUpdate > now {
-            cacheHits += 1
+        let now = authority.clock.now()
+        // The hot path: RFC 5019 form (one SHA-1 CertID, no nonce) answered from pre-signed bytes
+        // under a read lock, no signing and no database.
+        let (issuerIndex, hit): (Int?, Cached?) = cacheLock.read {
+            let indices = request.queries.map(issuer(for:))
+            guard let first = indices.first ?? nil, indices.allSatisfy({ $0 == first }) else { return (nil, nil) }
+            if request.queries.count == 1, !request.hasNonce, request.queries[0].hashAlgorithm == "1.3.14.3.2.26",
+               let c = cache[key(issuers[first].name, serials[0])], c.nextUpdate > now {
+                return (first, c)
+            }
+            return (first, nil)
+        }
+        guard let first = issuerIndex else {
+            return OCSPAnswer(body: OCSPResponder.ErrorStatus.unauthorized.der, outcome: .unauthorized, fromCache: false, serials: serials)
+        }
+        if let c = hit {
+            counters.hit()
             return OCSPAnswer(body: c.der, outcome: c.outcome, thisUpdate: c.thisUpdate, nextUpdate: c.nextUpdate, etag: c.etag,
                               fromCache: true, serials: serials)
         }
+        lock.lock()
+        defer { lock.unlock() }
+        let issuer = cacheLock.read { issuers[first] }
         do {
             var answers: [OCSPResponder.Answer] = []
             var outcome = OCSPAnswer.Outcome.good
@@ -154,12 +165,13 @@ public final class OCSPAnswerSource: @unchecked Sendable {
             let body = try OCSPResponder.sign(answers: answers, signerCertificate: issuer.signerCertificate, signer: issuer.signerKey,
                                               includeCertificate: true, now: now, validity: validity, nonceFrom: request,
                                               extendedRevokedDefinition: extended)
-            signatures += 1
+            counters.signed()
             let next = now.addingTimeInterval(validity)
             let etag = "\"" + Hex.encode(Digest.sha256(body).prefix(12)) + "\""
             if request.queries.count == 1, !request.hasNonce, request.queries[0].hashAlgorithm == "1.3.14.3.2.26", !extended {
                 // Keep it for the next asker, and in the database for the next start.
-                cache[key(issuer.name, serials[0])] = Cached(der: body, thisUpdate: now, nextUpdate: next, etag: etag, outcome: outcome)
+                let entry = Cached(der: body, thisUpdate: now, nextUpdate: next, etag: etag, outcome: outcome)
+                cacheLock.write { cache[key(issuer.name, serials[0])] = entry }
                 try? authority.store.save(presigned: [PresignedResponse(serialHex: serials[0], der: body, thisUpdate: now, nextUpdate: next)],
                                           ca: issuer.name)
             }
@@ -178,17 +190,22 @@ public final class OCSPAnswerSource: @unchecked Sendable {
         // Overlap by a second: changed_at has one-second resolution.
         let since = lastRefresh.addingTimeInterval(-1)
         lastRefresh = now
-        for (index, issuer) in issuers.enumerated() {
+        let current = cacheLock.read { issuers }
+        for (index, issuer) in current.enumerated() {
             let (cert, signerKey) = try authority.ocspSigner(ca: issuer.name)
             if cert.der != issuer.signerCertificate.der {
-                issuers[index].signerCertificate = cert
-                issuers[index].signerKey = signerKey
-                cache = cache.filter { !$0.key.hasPrefix(issuer.name + "|") }
+                cacheLock.write {
+                    issuers[index].signerCertificate = cert
+                    issuers[index].signerKey = signerKey
+                    cache = cache.filter { !$0.key.hasPrefix(issuer.name + "|") }
+                }
             }
             var due = try authority.store.changedSerials(ca: issuer.name, since: since)
-            for (k, c) in cache where k.hasPrefix(issuer.name + "|") {
-                if now >= c.thisUpdate.addingTimeInterval(c.nextUpdate.timeIntervalSince(c.thisUpdate) / 2) {
-                    due.append(String(k.dropFirst(issuer.name.count + 1)))
+            cacheLock.read {
+                for (k, c) in cache where k.hasPrefix(issuer.name + "|") {
+                    if now >= c.thisUpdate.addingTimeInterval(c.nextUpdate.timeIntervalSince(c.thisUpdate) / 2) {
+                        due.append(String(k.dropFirst(issuer.name.count + 1)))
+                    }
                 }
             }
             guard !due.isEmpty else { continue }
@@ -197,8 +214,9 @@ public final class OCSPAnswerSource: @unchecked Sendable {
                 if let s = try authority.store.ocspStatus(ca: issuer.name, serialHex: r.serialHex), s.revoked {
                     c = Cached(der: c.der, thisUpdate: c.thisUpdate, nextUpdate: c.nextUpdate, etag: c.etag, outcome: .revoked)
                 }
-                cache[key(issuer.name, r.serialHex)] = c
-                signatures += 1
+                let entry = c
+                cacheLock.write { cache[key(issuer.name, r.serialHex)] = entry }
+                counters.signed()
             }
         }
     }
@@ -210,9 +228,31 @@ public final class OCSPAnswerSource: @unchecked Sendable {
         _ = try? authority.checkpoint()
     }
 
-    public var cachedResponses: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return cache.count
+    public var cachedResponses: Int { cacheLock.read { cache.count } }
+}
+
+/// pthread read-write lock: the answer path only reads.
+final class ReadWriteLock: @unchecked Sendable {
+    private var rw = pthread_rwlock_t()
+    init() { pthread_rwlock_init(&rw, nil) }
+    deinit { pthread_rwlock_destroy(&rw) }
+    func read<R>(_ body: () throws -> R) rethrows -> R {
+        pthread_rwlock_rdlock(&rw)
+        defer { pthread_rwlock_unlock(&rw) }
+        return try body()
     }
+    func write<R>(_ body: () throws -> R) rethrows -> R {
+        pthread_rwlock_wrlock(&rw)
+        defer { pthread_rwlock_unlock(&rw) }
+        return try body()
+    }
+}
+
+final class Counters: @unchecked Sendable {
+    private let lock = NSLock()
+    private var h = 0, s = 0
+    var hits: Int { lock.lock(); defer { lock.unlock() }; return h }
+    var signatures: Int { lock.lock(); defer { lock.unlock() }; return s }
+    func hit() { lock.lock(); h += 1; lock.unlock() }
+    func signed() { lock.lock(); s += 1; lock.unlock() }
 }
