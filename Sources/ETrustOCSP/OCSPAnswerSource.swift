@@ -68,6 +68,9 @@ public final class OCSPAnswerSource: @unchecked Sendable {
     private var issuers: [Issuer] = []
     private var cache: [String: Cached] = [:]
     private var lastRefresh: Date
+    /// Per CA, the newest certificate row already pre-signed (new issuance is signed ahead of
+    /// the first question).
+    private var lastIssuedID: [String: Int64] = [:]
     let counters = Counters()
     public var cacheHits: Int { counters.hits }
     public var signatures: Int { counters.signatures }
@@ -201,6 +204,11 @@ public final class OCSPAnswerSource: @unchecked Sendable {
                 }
             }
             var due = try authority.store.changedSerials(ca: issuer.name, since: since)
+            // Certificates issued since the last look (by `etrust issue` in another process).
+            let issued = try authority.store.certificatesIssued(ca: issuer.name, afterID: lastIssuedID[issuer.name] ?? 0)
+            if let last = issued.last { lastIssuedID[issuer.name] = last.id }
+            let known = cacheLock.read { Set(cache.keys) }
+            due += issued.map(\.serial).filter { !known.contains(key(issuer.name, $0)) }
             cacheLock.read {
                 for (k, c) in cache where k.hasPrefix(issuer.name + "|") {
                     if now >= c.thisUpdate.addingTimeInterval(c.nextUpdate.timeIntervalSince(c.thisUpdate) / 2) {

@@ -602,6 +602,13 @@ extension SQLiteStore {
         return (revoked, r.int("revoked_at").map { Date(timeIntervalSince1970: TimeInterval($0)) }, r.int("revocation_reason").map { Int($0) })
     }
 
+    /// Certificates of a CA recorded after row `afterID`: (row id, serial), oldest first.
+    public func certificatesIssued(ca: String, afterID: Int64, limit: Int = 10_000) throws -> [(id: Int64, serial: String)] {
+        let id = try caID(ca)
+        return try db.prepare("SELECT id, serial FROM certificates WHERE ca_id = ? AND id > ? ORDER BY id LIMIT \(limit)")
+            .query([.int(id), .int(afterID)]).compactMap { r in r.int("id").flatMap { i in r.text("serial").map { (i, $0) } } }
+    }
+
     /// Serials of a CA whose status changed at or after `since` (recorded time).
     public func changedSerials(ca: String, since: Date) throws -> [String] {
         let id = try caID(ca)
