@@ -83,8 +83,17 @@ public final class OCSPAnswerSource: @unchecked Sendable {
         // Responses pre-signed earlier (by etrust at issuance or revocation, or by this daemon)
         // are served as stored bytes.
         for issuer in issuers {
+            var loaded: [PresignedResponse] = []
             try authority.store.forEachPresigned(ca: issuer.name) { r in
-                if r.nextUpdate > lastRefresh { cache[key(issuer.name, r.serialHex)] = cached(r) }
+                if r.nextUpdate > lastRefresh { loaded.append(r) }
+            }
+            for r in loaded {
+                // A revocation or hold release deletes the stored response in its own transaction,
+                // so what is stored was signed after the last change; the status labels it.
+                guard let status = try authority.store.ocspStatus(ca: issuer.name, serialHex: r.serialHex) else { continue }
+                var c = cached(r)
+                if status.revoked { c = Cached(der: c.der, thisUpdate: c.thisUpdate, nextUpdate: c.nextUpdate, etag: c.etag, outcome: .revoked) }
+                cache[key(issuer.name, r.serialHex)] = c
             }
         }
     }

@@ -40,8 +40,11 @@ public final class OCSPServer: @unchecked Sendable {
                     return channel.close()
                 }
                 channel.closeFuture.whenComplete { _ in self.metrics.connectionClosed() }
-                return channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true).flatMap {
-                    channel.pipeline.addHandler(OCSPHTTPHandler(server: self))
+                let clock = RequestClock(timeout: configuration.headerTimeout)
+                return channel.pipeline.addHandler(RequestDeadlineHandler(clock: clock)).flatMap {
+                    channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true)
+                }.flatMap {
+                    channel.pipeline.addHandler(OCSPHTTPHandler(server: self, clock: clock))
                 }
             }
         let channel = try bootstrap.bind(host: configuration.host, port: configuration.port).wait()
@@ -75,6 +78,39 @@ public final class OCSPServer: @unchecked Sendable {
     public func waitUntilClosed() throws { try channel?.closeFuture.wait() }
 }
 
+/// The time a client has to send a whole request, from its first byte (a slow sender cannot
+/// hold a connection: the HTTP decoder emits nothing until the header block is complete).
+final class RequestClock: @unchecked Sendable {
+    let timeout: TimeInterval
+    var deadline: Scheduled<Void>?
+    var inProgress = false
+    init(timeout: TimeInterval) { self.timeout = timeout }
+    func complete() {
+        deadline?.cancel()
+        deadline = nil
+        inProgress = false
+    }
+}
+
+/// In front of the HTTP decoder: arms the request deadline on the first byte of each request.
+final class RequestDeadlineHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    let clock: RequestClock
+    init(clock: RequestClock) { self.clock = clock }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if !clock.inProgress {
+            clock.inProgress = true
+            let channel = context.channel
+            clock.deadline = context.eventLoop.scheduleTask(in: .milliseconds(Int64(clock.timeout * 1000))) {
+                channel.close(promise: nil)
+            }
+        }
+        context.fireChannelRead(data)
+    }
+}
+
 final class InFlight: @unchecked Sendable {
     private let lock = NSLock()
     private var n = 0
@@ -91,14 +127,14 @@ final class OCSPHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias OutboundOut = HTTPServerResponsePart
 
     let server: OCSPServer
+    let clock: RequestClock
     private var head: HTTPRequestHead?
     private var body: ByteBuffer?
     private var tooLarge = false
     private var started = DispatchTime.now()
-    private var deadline: Scheduled<Void>?
     private var idle: Scheduled<Void>?
 
-    init(server: OCSPServer) { self.server = server }
+    init(server: OCSPServer, clock: RequestClock) { self.server = server; self.clock = clock }
 
     func channelActive(context: ChannelHandlerContext) {
         armIdle(context)
@@ -106,7 +142,7 @@ final class OCSPHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        deadline?.cancel()
+        clock.complete()
         idle?.cancel()
         context.fireChannelInactive()
     }
@@ -127,10 +163,6 @@ final class OCSPHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
             tooLarge = false
             started = DispatchTime.now()
             idle?.cancel()
-            let channel = context.channel
-            deadline = context.eventLoop.scheduleTask(in: .milliseconds(Int64(server.configuration.headerTimeout * 1000))) {
-                channel.close(promise: nil)
-            }
             if let length = h.headers.first(name: "content-length").flatMap(Int.init), length > server.configuration.maxBodyBytes {
                 tooLarge = true
             }
@@ -143,7 +175,7 @@ final class OCSPHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
             }
             if body == nil { body = chunk } else { body!.writeBuffer(&chunk) }
         case .end:
-            deadline?.cancel()
+            clock.complete()
             guard let head else { return }
             server.inFlight.enter()
             respond(context: context, head: head)

@@ -409,6 +409,8 @@ extension SQLiteStore {
                           invalidityDate.map { .int(Int64($0.timeIntervalSince1970)) } ?? .null,
                           .int(Int64(recordedAt.timeIntervalSince1970)), .int(id), .text(serialHex)])
             guard db.changes == 1 else { throw ETrustError.refused("no certificate \(serialHex) of CA \(ca)", code: .notFound) }
+            // A pre-signed "good" must not outlive the revocation, even across a responder restart.
+            try db.prepare("DELETE FROM ocsp_responses WHERE ca_id = ? AND serial = ?").run([.int(id), .text(serialHex)])
             try insertEvents([event])
         }
     }
@@ -422,6 +424,7 @@ extension SQLiteStore {
                 WHERE ca_id = ? AND serial = ? AND status = 'revoked' AND revocation_reason = 6
                 """).run([.int(Int64(date.timeIntervalSince1970)), .int(Int64(date.timeIntervalSince1970)), .int(id), .text(serialHex)])
             guard db.changes == 1 else { throw ETrustError.refused("certificate \(serialHex) is not on hold", code: .notFound) }
+            try db.prepare("DELETE FROM ocsp_responses WHERE ca_id = ? AND serial = ?").run([.int(id), .text(serialHex)])
             try insertEvents([event])
         }
     }

@@ -1,0 +1,150 @@
+import ETrustCA
+import ETrustCore
+import ETrustTestSupport
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The etrust-ocspd binary as an operator runs it: a revocation made by `etrust revoke` (another
+/// process) is answered within 5 seconds without restart; SIGTERM shuts it down cleanly (exit 0).
+@Suite("etrust-ocspd binary")
+struct DaemonTests {
+    /// A running etrust-ocspd; stopped (SIGTERM, then SIGKILL) by `stop()`.
+    final class Daemon {
+        let process = Process()
+        let logPath: String
+        let port: Int
+
+        init(home: String, port: Int, logPath: String, extra: [String] = []) throws {
+            self.port = port
+            self.logPath = logPath
+            process.executableURL = URL(fileURLWithPath: OT.ocspdBinary)
+            process.arguments = ["--home", home, "--listen", "127.0.0.1:\(port)", "--log-level", "error"] + extra
+            var env = ProcessInfo.processInfo.environment
+            env.removeValue(forKey: "ETRUST_HOME")
+            env["ETRUST_PASSPHRASE"] = OT.passphrase
+            process.environment = env
+            _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+            let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+            process.standardOutput = log
+            process.standardError = log
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+        }
+
+        var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+        /// Waits until /healthz answers (at most `seconds`).
+        func waitReady(seconds: TimeInterval = 10) -> Bool {
+            let deadline = Date().addingTimeInterval(seconds)
+            while Date() < deadline && process.isRunning {
+                if let r = try? HTTP.request(port: port, "GET", "/healthz"), r.status == 200 { return true }
+                usleep(100_000)
+            }
+            return false
+        }
+
+        /// Waits for the process to exit (at most `seconds`); true when it did.
+        func waitExit(seconds: TimeInterval) -> Bool {
+            let deadline = Date().addingTimeInterval(seconds)
+            while process.isRunning && Date() < deadline { usleep(50_000) }
+            return !process.isRunning
+        }
+
+        func stop() {
+            guard process.isRunning else { return }
+            kill(process.processIdentifier, SIGTERM)
+            if !waitExit(seconds: 5) {
+                kill(process.processIdentifier, SIGKILL)
+                _ = waitExit(seconds: 5)
+            }
+        }
+    }
+
+    @Test("etrust revoke in another process is answered within 5 s; SIGTERM exits 0")
+    func revocationFromAnotherProcess() throws {
+        let f = try OT.fixture()
+        defer { OT.cleanUp(f) }
+        try #require(FileManager.default.isExecutableFile(atPath: OT.ocspdBinary), "\(OT.ocspdBinary) is missing (build the package)")
+        let port = try HTTP.freePort()
+        let daemon = try Daemon(home: f.home, port: port, logPath: f.work + "/ocspd.log")
+        defer { daemon.stop() }
+        try #require(daemon.waitReady(), "etrust-ocspd did not come up on 127.0.0.1:\(port): \(daemon.log)")
+
+        let before = try OT.opensslQuery(port: port, issuer: f.issuingPath, certs: [f.goodPath], caFile: f.rootPath)
+        #expect(before.output.contains("Response verify OK"), "\(before.output)")
+        #expect(before.output.contains("\(f.goodPath): good"), "\(before.output)")
+        // A no-nonce query too, so that a pre-signed "good" is held in memory when the revocation comes.
+        let cached = try OT.opensslQuery(port: port, issuer: f.issuingPath, certs: [f.goodPath], caFile: f.rootPath, extra: ["-no_nonce"])
+        #expect(cached.output.contains(": good"), "\(cached.output)")
+
+        let revoke = try TestSupport.etrust(["revoke", "--home", f.home, "--ca", "issuing", "--serial", f.good.serialHex,
+                                             "--reason", "cessationOfOperation"])
+        try #require(revoke.status == 0, "etrust revoke: \(revoke.stderr)")
+        let revokedAt = Date()
+
+        func query(noNonce: Bool) throws -> String {
+            try OT.opensslQuery(port: port, issuer: f.issuingPath, certs: [f.goodPath], caFile: f.rootPath,
+                                extra: noNonce ? ["-no_nonce"] : []).output
+        }
+        var seenAfter: TimeInterval?
+        var last = ""
+        while Date().timeIntervalSince(revokedAt) < 5 {
+            // The RFC 5019 form (pre-signed bytes) is the one that can be stale.
+            last = try query(noNonce: true)
+            if last.contains("\(f.goodPath): revoked") { seenAfter = Date().timeIntervalSince(revokedAt); break }
+            usleep(250_000)
+        }
+        let seen = try #require(seenAfter, "still not revoked 5 s after etrust revoke:\n\(last)\n\(daemon.log)")
+        #expect(seen <= 5)
+        #expect(last.contains("Reason: cessationOfOperation"), "\(last)")
+        #expect(last.contains("Response verify OK"), "\(last)")
+        let live = try query(noNonce: false)
+        #expect(live.contains(": revoked"), "\(live)")
+
+        // Graceful shutdown on SIGTERM: exit 0 within a few seconds.
+        kill(daemon.process.processIdentifier, SIGTERM)
+        #expect(daemon.waitExit(seconds: 5), "etrust-ocspd still running 5 s after SIGTERM")
+        if !daemon.process.isRunning {
+            #expect(daemon.process.terminationReason == .exit, "\(daemon.process.terminationReason)")
+            #expect(daemon.process.terminationStatus == 0, "exit \(daemon.process.terminationStatus): \(daemon.log)")
+        }
+        // The port is free again: nobody answers.
+        #expect((try? HTTP.request(port: port, "GET", "/healthz")) == nil)
+        // The audit log of the home still verifies (signer issuance and checkpoints by the daemon).
+        let audit = try TestSupport.etrust(["audit", "verify", "--home", f.home])
+        #expect(audit.status == 0, "\(audit.stdout)\(audit.stderr)")
+    }
+
+    @Test("etrust-ocspd refuses to start without a passphrase or with a bad --listen / --unknown-serial")
+    func badStart() throws {
+        let f = try OT.fixture(revoke: false)
+        defer { OT.cleanUp(f) }
+        let bin = OT.ocspdBinary
+        let noPass = try TestSupport.run(bin, ["--home", f.home, "--listen", "127.0.0.1:0"])
+        #expect(noPass.status != 0)
+        #expect(noPass.stderr.contains("passphrase"), "\(noPass.stderr)")
+        for args in [["--listen", "127.0.0.1"], ["--listen", "127.0.0.1:99999"], ["--unknown-serial", "maybe", "--listen", "127.0.0.1:0"]] {
+            let r = try TestSupport.run(bin, ["--home", f.home] + args, environment: ["ETRUST_PASSPHRASE": OT.passphrase])
+            #expect(r.status != 0, "\(args): exit \(r.status)")
+            #expect(!r.stderr.isEmpty, "\(args)")
+        }
+    }
+
+    @Test("etrust-ocspd --unknown-serial revoked answers a never-issued serial as revoked (certificateHold, 1970)")
+    func unknownSerialRevokedFlag() throws {
+        let f = try OT.fixture(revoke: false)
+        defer { OT.cleanUp(f) }
+        let port = try HTTP.freePort()
+        let daemon = try Daemon(home: f.home, port: port, logPath: f.work + "/ocspd.log", extra: ["--unknown-serial", "revoked"])
+        defer { daemon.stop() }
+        try #require(daemon.waitReady(), "etrust-ocspd did not come up: \(daemon.log)")
+        let r = try OT.openssl(["ocsp", "-issuer", f.issuingPath, "-serial", "0x7a11ce0000beef", "-url", "http://127.0.0.1:\(port)/ocsp",
+                                "-CAfile", f.rootPath, "-timeout", "5"])
+        #expect(r.output.contains("Response verify OK"), "\(r.output)")
+        #expect(r.output.contains("Reason: certificateHold"), "\(r.output)")
+        #expect(r.output.contains("Revocation Time: Jan  1 00:00:00 1970 GMT"), "\(r.output)")
+    }
+}

@@ -1,0 +1,144 @@
+import ETrustCA
+import ETrustCore
+import ETrustOCSP
+import ETrustStore
+import ETrustTestSupport
+import Foundation
+import Testing
+
+/// The delegated OCSP signer of each CA (Authority.ocspSigner): profile ocsp-signing, issued once,
+/// audited, rotated past half its validity, and used by the responder after rotation.
+@Suite("Delegated OCSP signers")
+struct OCSPSignerTests {
+    static let ocspSigning = "1.3.6.1.5.5.7.3.9"
+
+    func signerEvents(_ a: Authority, ca: String) throws -> [AuditEvent] {
+        try a.store.events().filter { $0.type == "ocsp-signer" && $0.ca == ca }
+    }
+
+    /// openssl verifies a response at a time of the test's clock (-attime: the signer is not valid yet by the wall clock).
+    func judgeAt(_ time: Date, _ body: [UInt8], _ f: OT.Fixture) throws {
+        let path = f.work + "/judged-\(UUID().uuidString.prefix(6)).der"
+        try OT.write(body, to: path)
+        let r = try OT.openssl(["ocsp", "-respin", path, "-issuer", f.issuingPath, "-cert", f.goodPath, "-CAfile", f.rootPath,
+                                "-no_nonce", "-attime", String(Int(time.timeIntervalSince1970)),
+                                // thisUpdate is days ahead of the wall clock: tolerate it.
+                                "-validity_period", String(Int(abs(time.timeIntervalSinceNow)) + 3_600)])
+        #expect(r.output.contains("Response verify OK"), "\(r.output)")
+        #expect(r.output.contains("\(f.goodPath): good"), "\(r.output)")
+    }
+
+    @Test("ocspSigner issues an ocsp-signing certificate per CA (EKU OCSPSigning, ocspNoCheck), audited; a second call returns it")
+    func issuedOncePerCA() throws {
+        let f = try OT.fixture(revoke: false)
+        defer { OT.cleanUp(f) }
+        let a = f.authority
+        for (caName, caCert) in [("issuing", f.issuing), ("root", f.root)] {
+            #expect(try signerEvents(a, ca: caName).isEmpty)
+            let (cert, key) = try a.ocspSigner(ca: caName)
+            #expect(cert.issuer == caCert.subject, "\(caName)")
+            #expect(try cert.isSigned(by: try caCert.publicKey), "\(caName)")
+            #expect(try key.subjectPublicKeyInfo == cert.subjectPublicKeyInfo, "\(caName): the key is the certificate's")
+            let eku = try #require(cert.extension(ExtensionOID.extendedKeyUsage), "\(caName): no extendedKeyUsage")
+            #expect(Extension.decodeOIDSequence(eku.value) == [Self.ocspSigning], "\(caName)")
+            let noCheck = try #require(cert.extension("1.3.6.1.5.5.7.48.1.5"), "\(caName): no ocspNoCheck")
+            #expect(noCheck.value == [0x05, 0x00])
+            #expect(cert.basicConstraints?.ca != true)
+            #expect(cert.keyUsage == [.digitalSignature], "\(caName)")
+            #expect(cert.subject.description.contains("\(caName) OCSP Responder"), "\(cert.subject)")
+            #expect(cert.notAfter.timeIntervalSince(cert.notBefore) <= 31 * 86_400, "short-lived")
+            // Recorded: a certificate of profile ocsp-signing and one "ocsp-signer" event.
+            let record = try #require(try a.store.certificate(ca: caName, serialHex: cert.serialHex))
+            #expect(record.profile == "ocsp-signing")
+            let events = try signerEvents(a, ca: caName)
+            #expect(events.count == 1, "\(events.map(\.payload))")
+            #expect(events.first?.serialHex == cert.serialHex)
+            let payload = try #require(try JSONSerialization.jsonObject(with: Data((events.first?.payload ?? "").utf8)) as? [String: Any])
+            #expect(payload["certificateSHA256"] as? String == Hex.encode(cert.sha256Fingerprint), "\(payload)")
+            #expect(payload["action"] as? String == "rotated" || payload["action"] as? String == "issued", "\(payload)")
+
+            let (again, againKey) = try a.ocspSigner(ca: caName)
+            #expect(again.der == cert.der, "\(caName): a second call issued another signer")
+            #expect(try againKey.subjectPublicKeyInfo == cert.subjectPublicKeyInfo)
+            #expect(try signerEvents(a, ca: caName).count == 1)
+            // Another process (another Authority) sees the same signer.
+            #expect(try OT.authority(f.home).ocspSigner(ca: caName).certificate.der == cert.der)
+        }
+        // openssl agrees on the purpose.
+        let path = f.work + "/signer.pem"
+        try a.ocspSigner(ca: "issuing").certificate.pem.write(toFile: path, atomically: true, encoding: .utf8)
+        let purpose = try OT.openssl(["verify", "-CAfile", f.rootPath, "-untrusted", f.issuingPath, "-purpose", "ocsphelper", path])
+        #expect(purpose.status == 0, "\(purpose.output)")
+        let text = try OT.openssl(["x509", "-in", path, "-noout", "-text"])
+        #expect(text.output.contains("OCSP Signing"), "\(text.output)")
+        #expect(text.output.contains("OCSP No Check"), "\(text.output)")
+        _ = try a.checkpoint()
+        let verify = try TestSupport.etrust(["audit", "verify", "--home", f.home])
+        #expect(verify.status == 0, "etrust audit verify: \(verify.stdout) \(verify.stderr)")
+    }
+
+    @Test("past half its validity a new signer is issued (rotation), audited; the responder signs with it; the audit log verifies")
+    func rotation() throws {
+        let f = try OT.fixture()
+        defer { OT.cleanUp(f) }
+        let (old, _) = try f.authority.ocspSigner(ca: "issuing")
+        let lifetime = old.notAfter.timeIntervalSince(old.notBefore)
+        let later = FixedClock(old.notBefore.addingTimeInterval(lifetime * 0.6))
+        let future = try OT.authority(f.home, clock: later)
+        let (new, newKey) = try future.ocspSigner(ca: "issuing")
+        #expect(new.der != old.der, "no rotation past half the validity")
+        #expect(new.serialHex != old.serialHex)
+        #expect(try newKey.subjectPublicKeyInfo == new.subjectPublicKeyInfo)
+        #expect(new.notAfter > old.notAfter)
+        let events = try signerEvents(future, ca: "issuing")
+        #expect(events.count == 2, "\(events.map(\.payload))")
+        #expect(events.last?.serialHex == new.serialHex)
+        // Stable again after the rotation.
+        #expect(try future.ocspSigner(ca: "issuing").certificate.der == new.der)
+        #expect(try signerEvents(future, ca: "issuing").count == 2)
+
+        // A responder running at that time signs with the new signer.
+        let source = try OT.source(f, clock: later)
+        let req = try OCSPClient.request(for: f.good, issuer: f.issuing, nonce: true)
+        let a = source.answer(req.der)
+        #expect(a.outcome == .good)
+        let embedded = OT.embeddedCertificates(a.body)
+        #expect(embedded.map(\.der) == [new.der], "the response carries \(embedded.map(\.serialHex)), expected \(new.serialHex)")
+        try judgeAt(later.now(), a.body, f)
+
+        _ = try future.checkpoint()
+        let verify = try TestSupport.etrust(["audit", "verify", "--home", f.home])
+        #expect(verify.status == 0, "etrust audit verify: \(verify.stdout) \(verify.stderr)")
+    }
+
+    @Test("a running responder rotates its signer on refresh() and drops the pre-signed bytes of the old one")
+    func rotationOnRefresh() throws {
+        let f = try OT.fixture(revoke: false)
+        defer { OT.cleanUp(f) }
+        let (old, _) = try f.authority.ocspSigner(ca: "issuing")
+        let lifetime = old.notAfter.timeIntervalSince(old.notBefore)
+        // A clock that moves: now, then past half the signer's validity.
+        let clock = MovableClock(Date())
+        let source = try OT.source(f, clock: clock)
+        let req = try OCSPClient.request(for: f.good, issuer: f.issuing, nonce: false)
+        let before = source.answer(req.der)
+        #expect(OT.embeddedCertificates(before.body).map(\.der) == [old.der])
+        #expect(source.answer(req.der).fromCache)
+
+        clock.set(old.notBefore.addingTimeInterval(lifetime * 0.6))
+        try source.refresh()
+        let after = source.answer(req.der)
+        let signers = OT.embeddedCertificates(after.body)
+        #expect(signers.count == 1 && signers.first?.der != old.der, "still signed by the old signer after rotation")
+        try judgeAt(clock.now(), after.body, f)
+    }
+}
+
+/// A clock a test moves forward.
+final class MovableClock: ETrustClock, @unchecked Sendable {
+    private let lock = NSLock()
+    private var date: Date
+    init(_ date: Date) { self.date = date }
+    func set(_ d: Date) { lock.lock(); date = d; lock.unlock() }
+    func now() -> Date { lock.lock(); defer { lock.unlock() }; return date }
+}
