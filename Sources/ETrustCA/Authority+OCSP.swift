@@ -67,4 +67,11 @@ extension Authority {
         try store.save(presigned: out, ca: caName)
         return out
     }
+
+    /// Logs that the CA generated a subscriber's key and delivered it (PKCS#12), keeping no copy.
+    public func recordSubscriberKey(ca: String, serialHex: String, profile: String, key: PrivateKey) throws {
+        try store.append(events: [AuditEvent(type: "key", time: clock.now(), ca: ca, serialHex: serialHex, profile: profile,
+                                             fields: ["action": "generated", "purpose": "subscriber", "delivery": "pkcs12",
+                                                      "spkiSHA256": Hex.encode(try key.publicKey.spkiSHA256), "requester": requester])])
+    }
 }

@@ -15,18 +15,44 @@ struct Issue: ParsableCommand {
     @Option(help: "Validity, e.g. 90d.") var validity: String?
     @Option(help: "Output file (one CSR) or folder (batch).") var out: String?
     @Flag(help: "Write DER instead of PEM (one CSR with --out).") var der = false
-    @Flag(help: "Generate the subject's key (with --p12).") var generateKey = false
-    @Option(help: "PKCS#12 output for --generate-key.") var p12: String?
+    @Flag(help: "Generate the subject's key (with --p12; --subject required); the CA keeps no copy.") var generateKey = false
+    @Option(help: "PKCS#12 output (AES-256-CBC, PBKDF2) for --generate-key.") var p12: String?
+    @Option(help: "A file holding the PKCS#12 password (else a prompt on a terminal).") var p12PasswordFile: String?
+    @Option(help: "Key type generated with --generate-key.") var keyType: String = "ec-p256"
     @OptionGroup var options: HomeOptions
 
     func validate() throws {
-        guard (csr == nil) != (batch == nil) else {
-            throw ValidationError("give exactly one of --csr FILE or --batch FILE.csv")
+        if generateKey {
+            guard csr == nil else { throw ValidationError("--generate-key replaces --csr") }
+            if batch == nil {
+                guard subject != nil else { throw ValidationError("--generate-key needs --subject") }
+                guard p12 != nil else { throw ValidationError("--generate-key needs --p12 OUT.p12") }
+            }
+        } else {
+            guard (csr == nil) != (batch == nil) else {
+                throw ValidationError("give exactly one of --csr FILE or --batch FILE.csv")
+            }
+            if p12 != nil { throw ValidationError("--p12 goes with --generate-key") }
         }
         if batch == nil && profile == nil { throw ValidationError("--profile is required") }
-        if generateKey || p12 != nil {
-            throw ValidationError("--generate-key/--p12 (CA-generated keys delivered as PKCS#12) are not available in this version")
+    }
+
+    /// The PKCS#12 password: --p12-password-file, else a prompt; never a flag value.
+    func p12Password() throws -> [UInt8] {
+        if let file = p12PasswordFile {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw ETrustError.badInput("\(file): cannot read the PKCS#12 password file", code: .missingPassphrase)
+            }
+            var bytes = [UInt8](data)
+            while let last = bytes.last, last == 0x0a || last == 0x0d { bytes.removeLast() }
+            guard !bytes.isEmpty else { throw ETrustError.badInput("\(file): the PKCS#12 password file is empty", code: .missingPassphrase) }
+            return bytes
         }
+        if isatty(STDIN_FILENO) == 1, let p = getpass("PKCS#12 password: ") {
+            let bytes = Array(String(cString: p).utf8)
+            if !bytes.isEmpty { return bytes }
+        }
+        throw ETrustError.badInput("a PKCS#12 password is needed: --p12-password-file FILE (no terminal to prompt on)", code: .missingPassphrase)
     }
 
     func run() throws {
@@ -38,22 +64,45 @@ struct Issue: ParsableCommand {
             try runBatch(batch, sanOverride: sanOverride, subjectOverride: subjectOverride, validity: validityValue)
             return
         }
-        let request = try CertificateSigningRequest(bytes: try InputFile.read(csr!), what: csr!)
+        var generated: PrivateKey? = nil
+        var password: [UInt8] = []
+        let request: CertificateSigningRequest
+        if generateKey {
+            // The subject's key pair, made here for card personalisation; it leaves only inside the PKCS#12.
+            password = try p12Password()
+            try OutputPath.checkWritableFile(p12!)
+            let key = try PrivateKey.generate(try KeyAlgorithm(parsing: keyType))
+            generated = key
+            request = try CertificateSigningRequest.create(subject: subjectOverride!, key: key)
+        } else {
+            request = try CertificateSigningRequest(bytes: try InputFile.read(csr!), what: csr!)
+        }
         // The destination is checked before anything is recorded: a certificate is never
         // committed that cannot then be written out.
         if let out { try OutputPath.checkWritableFile(out) }
-        let (certificate, record) = try options.changing { authority in
-            try authority.issue(IssuanceRequest(source: .csr(request), profile: profile!, subject: subjectOverride,
-                                                subjectAltNames: sanOverride, validity: validityValue), ca: ca)
+        let (certificate, record, chain) = try options.changing { authority -> (Certificate, CertificateRecord, [Certificate]) in
+            let (c, r) = try authority.issue(IssuanceRequest(source: .csr(request), profile: profile!, subject: subjectOverride,
+                                                             subjectAltNames: sanOverride, validity: validityValue), ca: ca)
+            if let key = generated {
+                try authority.recordSubscriberKey(ca: ca, serialHex: r.serialHex, profile: r.profile, key: key)
+            }
+            return (c, r, generated == nil ? [] : try authority.chain(of: ca))
+        }
+        if let key = generated, let p12 {
+            let bytes = try PKCS12.create(key: key, certificate: certificate, chain: chain, password: password,
+                                          friendlyName: certificate.subject.values(ofName: "CN").first)
+            try AtomicFile.write(bytes, to: p12, mode: 0o600)
         }
         // Released only now: the record and its audit event are committed.
         if let out {
             if der { try AtomicFile.write(certificate.der, to: out) } else { try AtomicFile.write(certificate.pem, to: out) }
         }
         if options.json {
-            try Output.json(["serial": record.serialHex, "subject": record.subject, "notBefore": RFC3339.format(record.notBefore),
-                             "notAfter": RFC3339.format(record.notAfter), "profile": record.profile, "certificate": certificate.pem,
-                             "ca": ca])
+            var o: [String: Any] = ["serial": record.serialHex, "subject": record.subject, "notBefore": RFC3339.format(record.notBefore),
+                                    "notAfter": RFC3339.format(record.notAfter), "profile": record.profile, "certificate": certificate.pem,
+                                    "ca": ca]
+            if let p12 { o["p12"] = p12 }
+            try Output.json(o)
         } else if out != nil {
             print("issued \(record.serialHex) \(record.subject) -> \(out!)")
         } else {
@@ -70,9 +119,16 @@ struct Issue: ParsableCommand {
         if let unknown = columns.first(where: { !known.contains($0) }) {
             throw ETrustError.badInput("\(path): unknown column '\(unknown)' (csr, subject, san, validity, profile)", code: .malformedInput)
         }
-        guard let csrColumn = columns.firstIndex(of: "csr") else {
+        let csrColumn = columns.firstIndex(of: "csr")
+        if generateKey {
+            guard columns.contains("subject") || subjectOverride != nil else {
+                throw ETrustError.badInput("\(path): with --generate-key the header needs a 'subject' column", code: .malformedInput)
+            }
+            guard out != nil else { throw ETrustError.badInput("--generate-key with --batch needs --out DIR for the PKCS#12 files", code: .invalidArgument) }
+        } else if csrColumn == nil {
             throw ETrustError.badInput("\(path): the header needs a 'csr' column", code: .malformedInput)
         }
+        let password = generateKey ? try p12Password() : []
         if profile == nil && !columns.contains("profile") {
             throw ETrustError.badInput("--profile is required unless the CSV has a 'profile' column", code: .invalidArgument)
         }
@@ -92,17 +148,29 @@ struct Issue: ParsableCommand {
         }
         // Rows that cannot even form a request are reported with their line and skipped.
         var requests: [IssuanceRequest] = []
+        var keys: [PrivateKey?] = []
         var early: [(line: Int, error: String)] = []
         for (n, row) in rows.dropFirst().enumerated() {
             let line = n + 2
             if row.count == 1 && row[0].trimmingCharacters(in: .whitespaces).isEmpty { continue }
             do {
-                guard csrColumn < row.count, !row[csrColumn].isEmpty else {
-                    throw ETrustError.badInput("no csr given", code: .malformedInput)
+                let source: IssuanceRequest.Source
+                var key: PrivateKey? = nil
+                let rowSubject = try column(row, "subject").map { try DistinguishedName(parsing: $0) } ?? subjectOverride
+                if generateKey {
+                    guard let rowSubject else { throw ETrustError.badInput("no subject given", code: .malformedInput) }
+                    let k = try PrivateKey.generate(try KeyAlgorithm(parsing: keyType))
+                    key = k
+                    source = .csr(try CertificateSigningRequest.create(subject: rowSubject, key: k))
+                } else {
+                    guard let csrColumn, csrColumn < row.count, !row[csrColumn].isEmpty else {
+                        throw ETrustError.badInput("no csr given", code: .malformedInput)
+                    }
+                    source = .csrFile(row[csrColumn].hasPrefix("/") ? row[csrColumn] : FilePath.join(base, row[csrColumn]))
                 }
-                let csrPath = row[csrColumn].hasPrefix("/") ? row[csrColumn] : FilePath.join(base, row[csrColumn])
+                keys.append(key)
                 requests.append(IssuanceRequest(
-                    source: .csrFile(csrPath), profile: column(row, "profile") ?? profile!,
+                    source: source, profile: column(row, "profile") ?? profile!,
                     subject: try column(row, "subject").map { try DistinguishedName(parsing: $0) } ?? subjectOverride,
                     subjectAltNames: try column(row, "san").map { try SANList.parse([$0]) } ?? sanOverride,
                     validity: try column(row, "validity").map { try ValidityDuration(parsing: $0) } ?? validity,
@@ -113,14 +181,23 @@ struct Issue: ParsableCommand {
         }
         try options.changing { authority in
         try authority.unlock(ca: ca)
+        let chain = generateKey ? try authority.chain(of: ca) : []
         let progress = Progress(total: requests.count, enabled: Output.stderrIsTerminal && !options.json)
         let started = DispatchTime.now()
         var released = 0
         let results = try authority.issue(requests, ca: ca) { group in
             // Each group is committed before its certificates are written out.
             if let out {
-                for (_, result) in group {
-                    if let c = result.certificate { try AtomicFile.writeCopy(Array(c.pem.utf8), to: FilePath.join(out, "\(c.serialHex).pem")) }
+                for (index, result) in group {
+                    guard let c = result.certificate else { continue }
+                    try AtomicFile.writeCopy(Array(c.pem.utf8), to: FilePath.join(out, "\(c.serialHex).pem"))
+                    if let key = keys[index] {
+                        // The generated key leaves only inside the subscriber's PKCS#12.
+                        try authority.recordSubscriberKey(ca: ca, serialHex: c.serialHex, profile: requests[index].profile, key: key)
+                        let p12 = try PKCS12.create(key: key, certificate: c, chain: chain, password: password,
+                                                    friendlyName: c.subject.values(ofName: "CN").first)
+                        try AtomicFile.write(p12, to: FilePath.join(out, "\(c.serialHex).p12"), mode: 0o600, durable: false)
+                    }
                 }
             }
             released += group.count
