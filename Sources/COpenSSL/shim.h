@@ -20,6 +20,8 @@ static inline STACK_OF(ASN1_OBJECT) *etrust_sk_ASN1_OBJECT_new_null(void) { retu
 static inline int etrust_sk_ASN1_OBJECT_push(STACK_OF(ASN1_OBJECT) *s, ASN1_OBJECT *o) { return sk_ASN1_OBJECT_push(s, o); }
 static inline void etrust_sk_ASN1_OBJECT_pop_free(STACK_OF(ASN1_OBJECT) *s) { sk_ASN1_OBJECT_pop_free(s, ASN1_OBJECT_free); }
 static inline int etrust_OCSP_resp_count(OCSP_BASICRESP *b) { return OCSP_resp_count(b); }
+static inline int etrust_sk_CMS_SignerInfo_num(const STACK_OF(CMS_SignerInfo) *s) { return sk_CMS_SignerInfo_num(s); }
+static inline CMS_SignerInfo *etrust_sk_CMS_SignerInfo_value(const STACK_OF(CMS_SignerInfo) *s, int i) { return sk_CMS_SignerInfo_value(s, i); }
 static inline unsigned long etrust_XN_FLAG_RFC2253_UTF8(void) { return XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB; }
 #endif
 #include <openssl/asn1.h>
@@ -81,5 +83,7 @@ static inline STACK_OF(ASN1_OBJECT) *etrust_sk_ASN1_OBJECT_new_null(void) { retu
 static inline int etrust_sk_ASN1_OBJECT_push(STACK_OF(ASN1_OBJECT) *s, ASN1_OBJECT *o) { return sk_ASN1_OBJECT_push(s, o); }
 static inline void etrust_sk_ASN1_OBJECT_pop_free(STACK_OF(ASN1_OBJECT) *s) { sk_ASN1_OBJECT_pop_free(s, ASN1_OBJECT_free); }
 static inline int etrust_OCSP_resp_count(OCSP_BASICRESP *b) { return OCSP_resp_count(b); }
+static inline int etrust_sk_CMS_SignerInfo_num(const STACK_OF(CMS_SignerInfo) *s) { return sk_CMS_SignerInfo_num(s); }
+static inline CMS_SignerInfo *etrust_sk_CMS_SignerInfo_value(const STACK_OF(CMS_SignerInfo) *s, int i) { return sk_CMS_SignerInfo_value(s, i); }
 static inline unsigned long etrust_XN_FLAG_RFC2253_UTF8(void) { return XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB; }
 #endif

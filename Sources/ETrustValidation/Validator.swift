@@ -102,6 +102,18 @@ public final class Validator: @unchecked Sendable {
         crlSources = sources
     }
 
+    /// The same anchors and CRLs with more intermediates (e.g. those a signature carries).
+    public convenience init(sharing other: Validator, moreIntermediates: [Certificate]) {
+        try! self.init(trust: other.trust, intermediates: other.intermediates + moreIntermediates, crlSources: other.crlSources)
+    }
+
+    private init(trust: TrustStore, intermediates: [Certificate], crlSources: [[UInt8]: String]) throws {
+        self.trust = trust
+        self.intermediates = intermediates
+        self.untrusted = try UntrustedCertificates(intermediates)
+        self.crlSources = crlSources
+    }
+
     public func validate(_ certificate: Certificate, _ request: ValidationRequest) throws -> ValidationResult {
         var parameters = request.parameters
         let time = parameters.time ?? Date()

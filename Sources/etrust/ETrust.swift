@@ -8,7 +8,7 @@ struct ETrust: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "etrust",
         abstract: "A certification authority for national e-trust frameworks.",
-        subcommands: [Init.self, CA.self, Issue.self, Revoke.self, Unhold.self, CRL.self, Verify.self, ListCertificates.self, Show.self,
+        subcommands: [Init.self, CA.self, Issue.self, Revoke.self, Unhold.self, CRL.self, Verify.self, VerifySignature.self, Sign.self, ListCertificates.self, Show.self,
                       PolicyCommand.self, Audit.self])
 
     /// One place maps every failure to the contract's exit codes: refused 1, bad input 2,

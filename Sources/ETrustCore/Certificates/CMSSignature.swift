@@ -1,0 +1,86 @@
+import Foundation
+internal import COpenSSL
+
+/// CMS SignedData (RFC 5652) for document signatures, on OpenSSL's CMS_* functions.
+public enum CMSSignature {
+    /// Signs `content` with signed attributes (content type, message digest, signing-time) and
+    /// the signer's certificate and chain; detached or enveloping; DER.
+    public static func sign(_ content: [UInt8], certificate: Certificate, key: PrivateKey, chain: [Certificate], detached: Bool) throws -> [UInt8] {
+        clearOpenSSLErrors()
+        let cert = try certificate.withX509 { $0 }
+        defer { X509_free(cert) }
+        let extra = try X509Stack(chain)
+        guard let data = content.withUnsafeBytes({ BIO_new_mem_buf($0.baseAddress, Int32($0.count)) }) else { throw ETrustError.openSSL("BIO_new_mem_buf") }
+        defer { BIO_free(data) }
+        let flags = UInt32(CMS_BINARY) | (detached ? UInt32(CMS_DETACHED) : 0)
+        guard let cms = CMS_sign(cert, key.handle.pointer, extra.stack, data, flags) else { throw ETrustError.openSSL("CMS_sign") }
+        defer { CMS_ContentInfo_free(cms) }
+        guard let out = BIO_new(BIO_s_mem()) else { throw ETrustError.openSSL("BIO_new") }
+        defer { BIO_free(out) }
+        guard i2d_CMS_bio(out, cms) == 1 else { throw ETrustError.openSSL("i2d_CMS_bio") }
+        var p: UnsafeMutablePointer<CChar>? = nil
+        let n = etrust_BIO_get_mem_data(out, &p)
+        return Array(UnsafeRawBufferPointer(start: p, count: Int(n)).bindMemory(to: UInt8.self))
+    }
+
+    public struct Verified: Sendable {
+        public var signer: Certificate
+        public var certificates: [Certificate]
+        public var signingTime: Date?
+        public var content: [UInt8]
+    }
+
+    /// Checks the signature (and, detached, against `content`) without judging the signer's
+    /// certificate: that is the validation engine's job, at the signing time.
+    public static func verify(_ der: [UInt8], content: [UInt8]?) throws -> Verified {
+        clearOpenSSLErrors()
+        guard let input = der.withUnsafeBytes({ BIO_new_mem_buf($0.baseAddress, Int32($0.count)) }) else { throw ETrustError.openSSL("BIO_new_mem_buf") }
+        defer { BIO_free(input) }
+        guard let cms = d2i_CMS_bio(input, nil) else {
+            throw ETrustError.badInput("not a CMS signature (\(drainOpenSSLErrors()))", code: .malformedInput)
+        }
+        defer { CMS_ContentInfo_free(cms) }
+        let detachedContent = try content.map { c -> OpaquePointer in
+            guard let b = c.withUnsafeBytes({ BIO_new_mem_buf($0.baseAddress, Int32($0.count)) }) else { throw ETrustError.openSSL("BIO_new_mem_buf") }
+            return b
+        }
+        defer { if let detachedContent { BIO_free(detachedContent) } }
+        guard let out = BIO_new(BIO_s_mem()) else { throw ETrustError.openSSL("BIO_new") }
+        defer { BIO_free(out) }
+        let flags = UInt32(CMS_BINARY) | UInt32(CMS_NO_SIGNER_CERT_VERIFY)
+        guard CMS_verify(cms, nil, nil, detachedContent, out, flags) == 1 else {
+            let why = drainOpenSSLErrors()
+            if why.contains("no content") { throw ETrustError.badInput("the signature is detached: give the signed document with --content", code: .malformedInput) }
+            throw ETrustError.refused("the signature does not verify: \(why)", code: .badSignature)
+        }
+        var p: UnsafeMutablePointer<CChar>? = nil
+        let n = etrust_BIO_get_mem_data(out, &p)
+        let signed = Array(UnsafeRawBufferPointer(start: p, count: Int(n)).bindMemory(to: UInt8.self))
+        guard let signers = CMS_get0_signers(cms), etrust_sk_X509_num(signers) >= 1, let s = etrust_sk_X509_value(signers, 0) else {
+            throw ETrustError.refused("the signature names no signer certificate", code: .badSignature)
+        }
+        let signer = try Certificate(der: try PathVerifier.derOf(s))
+        etrust_sk_X509_free(signers)
+        var certificates: [Certificate] = []
+        if let all = CMS_get1_certs(cms) {
+            for i in 0..<etrust_sk_X509_num(all) { if let x = etrust_sk_X509_value(all, i) { certificates.append(try Certificate(der: try PathVerifier.derOf(x))) } }
+            etrust_sk_X509_pop_free(all)
+        }
+        // signing-time (RFC 5652 11.3): UTCTime or GeneralizedTime in the signed attributes.
+        var signingTime: Date? = nil
+        if let infos = CMS_get0_SignerInfos(cms), etrust_sk_CMS_SignerInfo_num(infos) > 0, let si = etrust_sk_CMS_SignerInfo_value(infos, 0) {
+            let obj = OBJ_nid2obj(NID_pkcs9_signingTime)
+            for type in [V_ASN1_UTCTIME, V_ASN1_GENERALIZEDTIME] {
+                if let raw = CMS_signed_get0_data_by_OBJ(si, obj, -3, type) {
+                    var tm = tm()
+                    if ASN1_TIME_to_tm(raw.assumingMemoryBound(to: ASN1_TIME.self), &tm) == 1 {
+                        signingTime = Date(timeIntervalSince1970: TimeInterval(timegm(&tm)))
+                    }
+                    break
+                }
+            }
+        }
+        clearOpenSSLErrors()
+        return Verified(signer: signer, certificates: certificates, signingTime: signingTime, content: signed)
+    }
+}
