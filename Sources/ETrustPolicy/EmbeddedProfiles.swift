@@ -92,6 +92,40 @@ qcStatements:
       language: en
 
 """#,
+        "cross-ca.yaml": #"""
+# Cross-certification of another framework member's CA (a national root of another country):
+# the subject's key and name are theirs; what our relying parties accept of them is fixed here and
+# by `etrust ca cross-certify` (policy mappings, name constraints, policy constraints, path length).
+profile: cross-ca
+description: Cross-certificate for a recognised CA of another e-trust framework member
+kind: sub-ca
+keys:
+  - family: ec
+    curves: [P-256, P-384, P-521]
+  - family: rsa
+    minBits: 2048
+    maxBits: 8192
+validity:
+  default: 3y
+  max: 5y
+subject:
+  attributes:
+    CN: { presence: required, maxCount: 1 }
+    O: { presence: optional }
+    OU: { presence: optional }
+    C: { presence: optional, pattern: '^[A-Z]{2}$' }
+    organizationIdentifier: { presence: optional }
+    serialNumber: { presence: optional }
+    DC: { presence: optional, maxCount: 4 }
+    L: { presence: optional }
+    ST: { presence: optional }
+keyUsage: [keyCertSign, cRLSign]
+crlDistributionPoints: ['{base}/crl/{crl}']
+authorityInfoAccess:
+  ocsp: ['{base}/ocsp']
+  caIssuers: ['{base}/ca/{issuer}.crt']
+
+"""#,
         "ocsp-signing.yaml": #"""
 # Delegated OCSP responder certificates (RFC 6960 4.2.2.2): id-kp-OCSPSigning, id-pkix-ocsp-nocheck,
 # short-lived so that no revocation check of the responder itself is needed.

@@ -6,7 +6,58 @@ import Foundation
 struct CA: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ca", abstract: "Certification authorities of the home.",
-        subcommands: [Create.self, List.self, ShowCA.self, Export.self])
+        subcommands: [Create.self, List.self, ShowCA.self, Export.self, CrossCertify.self])
+
+    struct CrossCertify: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "cross-certify", abstract: "Certify another framework member's CA (cross-certificate) under the cross-ca profile.")
+        @Option(help: "Our CA that signs.") var ca: String
+        @Option(help: "Their CA certificate (PEM or DER).") var subjectCaCert: String
+        @Option(help: "OUR_OID=THEIR_OID (repeatable): their policy counts as ours.") var policyMapping: [String] = []
+        @Option(help: "Permitted subtree: dns:SUFFIX, email:SUFFIX, dirname:DN, ip:ADDR/PREFIX (repeatable).") var permitted: [String] = []
+        @Option(help: "Excluded subtree (repeatable).") var excluded: [String] = []
+        @Option(help: "policyConstraints requireExplicitPolicy.") var requireExplicitPolicy: Int?
+        @Option(help: "policyConstraints inhibitPolicyMapping.") var inhibitPolicyMapping: Int?
+        @Option(help: "basicConstraints pathLenConstraint.") var pathLength: Int?
+        @Option(help: "Validity, e.g. 3y.") var validity: String?
+        @Option(help: "The profile (default cross-ca).") var profile: String = "cross-ca"
+        @Option(help: "Write the cross-certificate to FILE (else PEM on stdout).") var out: String?
+        @OptionGroup var options: HomeOptions
+
+        func run() throws {
+            let theirs = try Certificate(bytes: try InputFile.read(subjectCaCert), what: subjectCaCert)
+            var r = Authority.CrossCertification(subjectCA: theirs)
+            r.policyMappings = try policyMapping.map { m in
+                let parts = m.split(separator: "=")
+                guard parts.count == 2, parts.allSatisfy({ $0.split(separator: ".").count >= 2 && $0.split(separator: ".").allSatisfy { $0.allSatisfy(\.isNumber) } }) else {
+                    throw ETrustError.badInput("--policy-mapping '\(m)' must be OUR_OID=THEIR_OID", code: .invalidArgument)
+                }
+                return (String(parts[0]), String(parts[1]))
+            }
+            r.permitted = try permitted.map { try GeneralSubtree(parsing: $0) }
+            r.excluded = try excluded.map { try GeneralSubtree(parsing: $0) }
+            for (name, v) in [("--require-explicit-policy", requireExplicitPolicy), ("--inhibit-policy-mapping", inhibitPolicyMapping), ("--path-length", pathLength)] {
+                if let v, v < 0 || v > 10 { throw ETrustError.badInput("\(name) must be 0 to 10", code: .invalidArgument) }
+            }
+            r.requireExplicitPolicy = requireExplicitPolicy
+            r.inhibitPolicyMapping = inhibitPolicyMapping
+            r.pathLength = pathLength
+            r.validity = try validity.map { try ValidityDuration(parsing: $0) }
+            r.profile = profile
+            let certificate = try options.changing { try $0.crossCertify(ca: ca, r) }
+            if let out { try AtomicFile.write(certificate.pem, to: out) }
+            if options.json {
+                var o = certificate.jsonSummary
+                o["certificate"] = certificate.pem
+                o["ca"] = ca
+                try Output.json(o)
+            } else if out == nil {
+                print(certificate.pem, terminator: "")
+            } else {
+                print("cross-certified \(theirs.subject) by \(ca) -> \(out!)")
+            }
+        }
+    }
 
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a self-signed root, or a subordinate signed by --parent.")
