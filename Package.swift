@@ -57,6 +57,7 @@ let package = Package(
         .testTarget(name: "ETrustRevocationTests", dependencies: ["ETrustCA", "ETrustCore", "ETrustStore", "ETrustTestSupport", "COpenSSL"]),
         .testTarget(name: "ETrustValidationTests", dependencies: ["ETrustValidation", "ETrustCA", "ETrustCore", "ETrustTestSupport"]),
         .testTarget(name: "ETrustOCSPTests", dependencies: ["ETrustOCSP", "ETrustCA", "ETrustCore", "ETrustStore", "ETrustValidation", "ETrustTestSupport"]),
+        .testTarget(name: "ETrustTrustFrameworkTests", dependencies: ["ETrustValidation", "ETrustCA", "ETrustCore", "ETrustTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["ETrustTestSupport"]),
     ]
 )

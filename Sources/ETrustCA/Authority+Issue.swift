@@ -70,8 +70,8 @@ private final class ResultSlots: @unchecked Sendable {
 
 extension Authority {
     /// Issues one certificate; throws on refusal (category refused) or bad input.
-    public func issue(_ request: IssuanceRequest, ca caName: String) throws -> (Certificate, CertificateRecord) {
-        let result = try issue([request], ca: caName, release: { _ in })[0]
+    public func issue(_ request: IssuanceRequest, ca caName: String, allowFromRoot: Bool = false) throws -> (Certificate, CertificateRecord) {
+        let result = try issue([request], ca: caName, allowFromRoot: allowFromRoot, release: { _ in })[0]
         switch result {
         case .issued(let c, let r): return (c, r)
         case .refused(let profile, let rule, let reason):
@@ -83,7 +83,7 @@ extension Authority {
     /// Issues a batch. Requests are judged, built, linted and signed in parallel; each group of
     /// `batchCommitSize` results is committed (records and audit events in one transaction)
     /// before `release` sees it. Returns every result, in request order.
-    public func issue(_ requests: [IssuanceRequest], ca caName: String,
+    public func issue(_ requests: [IssuanceRequest], ca caName: String, allowFromRoot: Bool = false,
                       release: ([(index: Int, result: IssuanceResult)]) throws -> Void) throws -> [IssuanceResult] {
         let caRecord = try ca(caName)
         let issuer = caRecord.certificate
@@ -100,7 +100,7 @@ extension Authority {
             plans[name] = try extensionPlan(profile: p, issuerName: caName, issuerKeyID: issuerKeyID, issuerCRL: crlSettings(of: caRecord))
         }
         let context = IssuanceContext(caName: caName, issuer: issuer, signer: signer, profiles: profiles, plans: plans,
-                                      now: now, requester: requester, issuerIsRoot: profiles[caRecord.profile]?.kind == .rootCA || caRecord.parent == nil)
+                                      now: now, requester: requester, issuerIsRoot: !allowFromRoot && (profiles[caRecord.profile]?.kind == .rootCA || caRecord.parent == nil))
 
         // Groups are pipelined: while group N is committed and released on this thread, group
         // N+1 is already being judged and signed on the other cores.

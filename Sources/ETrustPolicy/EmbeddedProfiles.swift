@@ -416,5 +416,34 @@ revocation:
   reasons: [unspecified, keyCompromise, affiliationChanged, superseded, cessationOfOperation, privilegeWithdrawn]
 
 """#,
+        "trust-list-signing.yaml": #"""
+# The framework operator's trust-list signer (ETSI TS 119 612 id-tsl-kp-tslSigning), issued by the
+# home's CA on first use of `etrust trustlist sign`.
+profile: trust-list-signing
+description: Trust list signing for the e-trust framework operator
+kind: end-entity
+keys:
+  - family: ec
+    curves: [P-256, P-384]
+  - family: rsa
+    minBits: 2048
+    maxBits: 4096
+validity:
+  default: 1095d
+  max: 1825d
+  backdate: 1h
+subject:
+  attributes:
+    CN: { presence: required, maxCount: 1 }
+    O: { presence: optional }
+    C: { presence: optional, pattern: '^[A-Z]{2}$' }
+keyUsage: [digitalSignature, nonRepudiation]
+extendedKeyUsage: ['0.4.0.2231.3.0']
+crlDistributionPoints: ['{base}/crl/{crl}']
+authorityInfoAccess:
+  ocsp: ['{base}/ocsp']
+  caIssuers: ['{base}/ca/{issuer}.crt']
+
+"""#,
     ]
 }

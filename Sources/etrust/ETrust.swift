@@ -9,7 +9,7 @@ struct ETrust: ParsableCommand {
         commandName: "etrust",
         abstract: "A certification authority for national e-trust frameworks.",
         subcommands: [Init.self, CA.self, Issue.self, Revoke.self, Unhold.self, CRL.self, Verify.self, VerifySignature.self, Sign.self, ListCertificates.self, Show.self,
-                      PolicyCommand.self, Audit.self])
+                      PolicyCommand.self, Audit.self, TrustListCommand.self])
 
     /// One place maps every failure to the contract's exit codes: refused 1, bad input 2,
     /// environment 3; argument-parser's usage errors (64) become 2.

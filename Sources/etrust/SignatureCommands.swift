@@ -64,8 +64,6 @@ struct VerifySignature: ParsableCommand {
         let document = try content.map { try InputFile.readLarge($0) }
         var request = try trust.request()
         let homePath = home ?? ProcessInfo.processInfo.environment["ETRUST_HOME"] ?? (FileManager.default.fileExists(atPath: "./etrust-home/etrust.yaml") ? "./etrust-home" : nil)
-        let (validator, levels) = try trust.validator(homePath: homePath)
-        request.assuranceLevels = levels
         let verified: CMSSignature.Verified
         do {
             verified = try CMSSignature.verify(der, content: document)
@@ -76,6 +74,8 @@ struct VerifySignature: ParsableCommand {
         // The signer is judged as of the signing time (unless --at says otherwise), for document signing.
         request.parameters.purpose = .documentSigning
         if request.parameters.time == nil { request.parameters.time = verified.signingTime }
+        let (validator, levels) = try trust.validator(homePath: homePath, leaf: verified.signer, time: request.parameters.time)
+        request.assuranceLevels = levels
         let extra = Validator(sharing: validator, moreIntermediates: verified.certificates.filter { $0 != verified.signer })
         let result = try extra.validate(verified.signer, request)
         if json {

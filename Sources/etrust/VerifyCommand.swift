@@ -52,14 +52,32 @@ struct TrustOptions: ParsableArguments {
         return r
     }
 
-    /// Anchors, intermediates and CRLs read from their files (or the home's roots).
-    func validator(homePath: String?) throws -> (Validator, [String: AssuranceLevel]) {
-        if trustList != nil || trustListSigner != nil {
-            throw ETrustError.badInput("--trust-list is not available in this version of etrust", code: .invalidArgument)
-        }
+    /// Anchors, intermediates and CRLs read from their files (or the home's roots, or a verified
+    /// trust list). `leaf` and `time` decide whether a withdrawn authority still counts.
+    func validator(homePath: String?, leaf: Certificate? = nil, time: Date? = nil) throws -> (Validator, [String: AssuranceLevel]) {
         var anchors: [Certificate] = []
-        for path in anchor { anchors += try Certificate.all(bytes: try InputFile.read(path), what: path) }
         var levels: [String: AssuranceLevel] = [:]
+        if trustList != nil || trustListSigner != nil {
+            guard let trustList, let trustListSigner else {
+                throw ETrustError.badInput("--trust-list and --trust-list-signer go together", code: .invalidArgument)
+            }
+            guard anchor.isEmpty else { throw ETrustError.badInput("--trust-list takes its anchors from the list only; drop --anchor", code: .invalidArgument) }
+            let signer = try Certificate(bytes: try InputFile.read(trustListSigner), what: trustListSigner)
+            let now = Date()
+            let verified = try SignedTrustList.verify(try InputFile.readLarge(trustList), signerCertificate: signer, at: now, what: trustList)
+            let at = time ?? now
+            for a in verified.list.authorities where a.status != "suspended" {
+                // Withdrawn: no longer an anchor from the withdrawal on, nor for anything issued after it.
+                if let w = a.withdrawnAt, at >= w || (leaf.map { $0.notBefore >= w } ?? false) { continue }
+                anchors.append(try a.caCertificate())
+            }
+            levels = verified.list.assuranceLevels
+            guard !anchors.isEmpty else {
+                throw ETrustError.refused("the trust list recognises no authority at \(RFC3339.format(at))", code: .notFound)
+            }
+        } else {
+            for path in anchor { anchors += try Certificate.all(bytes: try InputFile.read(path), what: path) }
+        }
         let home = homePath.flatMap { try? Home.open($0) }
         if anchors.isEmpty {
             guard let home else {
@@ -69,7 +87,7 @@ struct TrustOptions: ParsableArguments {
             anchors = try authority.store.cas().filter { $0.parent == nil }.map(\.certificate)
             guard !anchors.isEmpty else { throw ETrustError.badInput("the home has no root CA to trust; give --anchor FILE", code: .invalidArgument) }
         }
-        if let home, let profiles = try? home.loadProfiles() {
+        if trustList == nil, let home, let profiles = try? home.loadProfiles() {
             for p in profiles.values {
                 for policy in p.policies {
                     if let l = policy.level, let level = AssuranceLevel(rawValue: l.rawValue) { levels[policy.info.oid] = max(levels[policy.info.oid] ?? level, level) }
@@ -100,7 +118,7 @@ struct Verify: ParsableCommand {
         let cert = try Certificate(bytes: try InputFile.read(certificate), what: certificate)
         var request = try trust.request()
         let homePath = home ?? ProcessInfo.processInfo.environment["ETRUST_HOME"] ?? (FileManager.default.fileExists(atPath: "./etrust-home/etrust.yaml") ? "./etrust-home" : nil)
-        let (validator, levels) = try trust.validator(homePath: homePath)
+        let (validator, levels) = try trust.validator(homePath: homePath, leaf: cert, time: request.parameters.time)
         request.assuranceLevels = levels
         if let n = benchmarkRepeat {
             // Tools/bench-verify.sh: N validations through the library with one Validator, one thread.

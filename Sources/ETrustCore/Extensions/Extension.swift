@@ -176,6 +176,15 @@ extension Extension {
         return list.compactMap { try? ASN1ObjectIdentifier(derEncoded: $0).description }
     }
 
+    /// The policy OIDs of a certificatePolicies value.
+    public static func decodePolicyOIDs(_ value: [UInt8]) -> [String] {
+        guard let node = try? DER.parse(value), case .constructed(let list) = node.content else { return [] }
+        return list.compactMap { info in
+            guard case .constructed(let parts) = info.content, let first = parts.first(where: { _ in true }) else { return nil }
+            return try? ASN1ObjectIdentifier(derEncoded: first).description
+        }
+    }
+
     /// Decodes a keyUsage value into its bits.
     public static func decodeKeyUsage(_ value: [UInt8]) -> Set<KeyUsageBit>? {
         guard let node = try? DER.parse(value), let bits = try? ASN1BitString(derEncoded: node) else { return nil }
