@@ -54,6 +54,8 @@ struct ProfileCase: Sendable, CustomTestStringConvertible {
                     expectedSubject: "C=TG,O=Test,CN=E2E OCSP Responder"),
         ProfileCase(profile: "timestamping", subject: "/CN=E2E Time-Stamping Unit/O=Test/C=TG",
                     expectedSubject: "C=TG,O=Test,CN=E2E Time-Stamping Unit"),
+        ProfileCase(profile: "trust-list-signing", subject: "/CN=E2E Trust List Signer/O=Test/C=TG",
+                    expectedSubject: "C=TG,O=Test,CN=E2E Trust List Signer"),
     ]
 }
 
