@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 
 need_apt=()
-for pkg in libssl-dev libsqlite3-dev openssl python3-venv; do
+for pkg in libssl-dev libsqlite3-dev openssl python3-venv sqlite3 curl; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
