@@ -83,6 +83,21 @@ public struct TrustList: Codable, Sendable {
         return [UInt8](try e.encode(self)) + [0x0a]
     }
 
+    /// Per authority (by the SHA-256 of its certificate): policy OID -> level. A relying party
+    /// uses the levels of the authority its path ends at, never another member's.
+    public var assuranceLevelsByAuthority: [String: [String: AssuranceLevel]] {
+        var map: [String: [String: AssuranceLevel]] = [:]
+        for a in authorities where a.status != "suspended" {
+            var levels: [String: AssuranceLevel] = [:]
+            for l in a.levels {
+                guard let level = AssuranceLevel(rawValue: l.level) else { continue }
+                for p in l.policies { levels[p] = max(levels[p] ?? level, level) }
+            }
+            map[a.sha256] = levels
+        }
+        return map
+    }
+
     /// The policy OID -> level map of the granted authorities.
     public var assuranceLevels: [String: AssuranceLevel] {
         var map: [String: AssuranceLevel] = [:]

@@ -34,8 +34,11 @@ public struct ValidationRequest: Sendable {
     public var ocspResponses: [[UInt8]] = []
     public var fetchIssuers = false
     public var minimumAssurance: AssuranceLevel?
-    /// Policy OID -> level, from the CA profiles or a trust list.
+    /// Policy OID -> level, from the CA profiles.
     public var assuranceLevels: [String: AssuranceLevel] = [:]
+    /// From a trust list: per anchor (SHA-256 hex of its certificate), policy OID -> level. When
+    /// set, the levels of the path's anchor are the only ones used.
+    public var assuranceLevelsByAnchor: [String: [String: AssuranceLevel]]?
     public init() {}
 }
 
@@ -189,7 +192,13 @@ public final class Validator: @unchecked Sendable {
             }
         }
         // Assurance: the highest level mapped to a policy of the valid policy set.
-        let levels = result.policies.compactMap { request.assuranceLevels[$0] }
+        let levelMap: [String: AssuranceLevel]
+        if let byAnchor = request.assuranceLevelsByAnchor {
+            levelMap = result.path.last.flatMap { byAnchor[Hex.encode($0.sha256Fingerprint)] } ?? [:]
+        } else {
+            levelMap = request.assuranceLevels
+        }
+        let levels = result.policies.compactMap { levelMap[$0] }
         result.assurance = levels.max()
         if let minimum = request.minimumAssurance {
             guard let level = result.assurance, level >= minimum else {

@@ -74,8 +74,9 @@ struct VerifySignature: ParsableCommand {
         // The signer is judged as of the signing time (unless --at says otherwise), for document signing.
         request.parameters.purpose = .documentSigning
         if request.parameters.time == nil { request.parameters.time = verified.signingTime }
-        let (validator, levels) = try trust.validator(homePath: homePath, leaf: verified.signer, time: request.parameters.time)
+        let (validator, levels, byAnchor) = try trust.validator(homePath: homePath, leaf: verified.signer, time: request.parameters.time)
         request.assuranceLevels = levels
+        request.assuranceLevelsByAnchor = byAnchor
         let extra = Validator(sharing: validator, moreIntermediates: verified.certificates.filter { $0 != verified.signer })
         let result = try extra.validate(verified.signer, request)
         if json {

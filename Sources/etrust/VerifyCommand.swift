@@ -54,7 +54,8 @@ struct TrustOptions: ParsableArguments {
 
     /// Anchors, intermediates and CRLs read from their files (or the home's roots, or a verified
     /// trust list). `leaf` and `time` decide whether a withdrawn authority still counts.
-    func validator(homePath: String?, leaf: Certificate? = nil, time: Date? = nil) throws -> (Validator, [String: AssuranceLevel]) {
+    func validator(homePath: String?, leaf: Certificate? = nil, time: Date? = nil) throws -> (Validator, [String: AssuranceLevel], [String: [String: AssuranceLevel]]?) {
+        var byAnchor: [String: [String: AssuranceLevel]]? = nil
         var anchors: [Certificate] = []
         var levels: [String: AssuranceLevel] = [:]
         if trustList != nil || trustListSigner != nil {
@@ -71,7 +72,7 @@ struct TrustOptions: ParsableArguments {
                 if let w = a.withdrawnAt, at >= w || (leaf.map { $0.notBefore >= w } ?? false) { continue }
                 anchors.append(try a.caCertificate())
             }
-            levels = verified.list.assuranceLevels
+            byAnchor = verified.list.assuranceLevelsByAuthority
             guard !anchors.isEmpty else {
                 throw ETrustError.refused("the trust list recognises no authority at \(RFC3339.format(at))", code: .notFound)
             }
@@ -101,7 +102,7 @@ struct TrustOptions: ParsableArguments {
             let bytes = try InputFile.readLarge(path)
             for der in try InputFile.derBlocks(bytes, labels: ["X509 CRL"], what: path) { crls.append(try CertificateRevocationList(der: der, what: path)) }
         }
-        return (try Validator(anchors: anchors, intermediates: intermediates, crls: crls), levels)
+        return (try Validator(anchors: anchors, intermediates: intermediates, crls: crls), levels, byAnchor)
     }
 }
 
@@ -118,8 +119,9 @@ struct Verify: ParsableCommand {
         let cert = try Certificate(bytes: try InputFile.read(certificate), what: certificate)
         var request = try trust.request()
         let homePath = home ?? ProcessInfo.processInfo.environment["ETRUST_HOME"] ?? (FileManager.default.fileExists(atPath: "./etrust-home/etrust.yaml") ? "./etrust-home" : nil)
-        let (validator, levels) = try trust.validator(homePath: homePath, leaf: cert, time: request.parameters.time)
+        let (validator, levels, byAnchor) = try trust.validator(homePath: homePath, leaf: cert, time: request.parameters.time)
         request.assuranceLevels = levels
+        request.assuranceLevelsByAnchor = byAnchor
         if let n = benchmarkRepeat {
             // Tools/bench-verify.sh: N validations through the library with one Validator, one thread.
             let start = DispatchTime.now()
