@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job on a fresh machine: build etrust, create a CA home with embedded SQLite, a national
 # root and an issuing CA, issue one certificate of every end-entity profile, check each with the
-# openssl CLI, and print what was done.
+# openssl CLI, revoke one and publish CRLs, validate as a relying party, verify the audit log.
 #   Tools/demo.sh [HOME]        (default ./demo-home; an existing demo home is replaced)
 #   Tools/demo.sh --update-certs  also copies the CA certificates into Certs/
 set -euo pipefail
@@ -73,6 +73,20 @@ done
 
 say "6. The certificate database"
 "$etrust" list --home "$home"
+
+say "7. Revocation: the tls-client certificate is revoked, CRLs are published, and a relying party checks"
+serial=$(openssl x509 -in "$work/tls-client.pem" -noout -serial | cut -d= -f2)
+"$etrust" revoke --home "$home" --ca citizens --serial "$serial" --reason keyCompromise
+"$etrust" crl --home "$home" --ca citizens
+"$etrust" crl --home "$home" --ca root
+"$etrust" verify "$work/tls-client.pem" --home "$home" --intermediate "$home/certs/citizens.pem" \
+  --crl "$home/pub/crl/citizens.crl" --crl "$home/pub/crl/root.crl" --revocation crl || echo "(exit $? as expected: revoked)"
+"$etrust" verify "$work/citizen-signing.pem" --home "$home" --intermediate "$home/certs/citizens.pem" \
+  --crl "$home/pub/crl/citizens.crl" --crl "$home/pub/crl/root.crl" --revocation crl --purpose document-signing --min-assurance high
+
+say "8. The audit log: every act above, in a Merkle tree with signed checkpoints"
+"$etrust" audit report --home "$home"
+"$etrust" audit verify --home "$home"
 
 if [ "$update_certs" = yes ]; then
   cp "$home/certs/root.pem" Certs/demo-root.pem
