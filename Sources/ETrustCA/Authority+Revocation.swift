@@ -175,7 +175,7 @@ extension Authority {
 /// Test-only crash points: with ETRUST_FAULT_INJECTION=NAME the process kills itself (SIGKILL)
 /// at the named point, so that tests can prove what survives a crash there.
 public enum FaultInjection {
-    nonisolated(unsafe) static let active = ProcessInfo.processInfo.environment["ETRUST_FAULT_INJECTION"]
+    static let active = ProcessInfo.processInfo.environment["ETRUST_FAULT_INJECTION"]
     public static func point(_ name: String) {
         if active == name { kill(getpid(), SIGKILL) }
     }
