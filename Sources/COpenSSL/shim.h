@@ -5,24 +5,6 @@
 #include <openssl/opensslv.h>
 #if OPENSSL_VERSION_MAJOR < 3
 #error "etrust needs OpenSSL 3.0 or later"
-static inline EVP_PKEY *etrust_EVP_EC_gen(const char *curve) { return EVP_EC_gen(curve); }
-static inline int etrust_EVP_PKEY_PUBLIC_KEY(void) { return EVP_PKEY_PUBLIC_KEY; }
-static inline STACK_OF(X509_CRL) *etrust_sk_X509_CRL_new_null(void) { return sk_X509_CRL_new_null(); }
-static inline int etrust_sk_X509_CRL_push(STACK_OF(X509_CRL) *s, X509_CRL *c) { return sk_X509_CRL_push(s, c); }
-static inline void etrust_sk_X509_CRL_pop_free(STACK_OF(X509_CRL) *s) { sk_X509_CRL_pop_free(s, X509_CRL_free); }
-static inline int etrust_sk_X509_CRL_num(const STACK_OF(X509_CRL) *s) { return sk_X509_CRL_num(s); }
-static inline int etrust_sk_X509_POLICY_NODE_num(const STACK_OF(X509_POLICY_NODE) *s) { return sk_X509_POLICY_NODE_num(s); }
-static inline X509_POLICY_NODE *etrust_sk_X509_POLICY_NODE_value(const STACK_OF(X509_POLICY_NODE) *s, int i) { return sk_X509_POLICY_NODE_value(s, i); }
-static inline int etrust_sk_OPENSSL_STRING_num(const STACK_OF(OPENSSL_STRING) *s) { return sk_OPENSSL_STRING_num(s); }
-static inline char *etrust_sk_OPENSSL_STRING_value(const STACK_OF(OPENSSL_STRING) *s, int i) { return sk_OPENSSL_STRING_value(s, i); }
-static inline void etrust_X509_email_free(STACK_OF(OPENSSL_STRING) *s) { X509_email_free(s); }
-static inline STACK_OF(ASN1_OBJECT) *etrust_sk_ASN1_OBJECT_new_null(void) { return sk_ASN1_OBJECT_new_null(); }
-static inline int etrust_sk_ASN1_OBJECT_push(STACK_OF(ASN1_OBJECT) *s, ASN1_OBJECT *o) { return sk_ASN1_OBJECT_push(s, o); }
-static inline void etrust_sk_ASN1_OBJECT_pop_free(STACK_OF(ASN1_OBJECT) *s) { sk_ASN1_OBJECT_pop_free(s, ASN1_OBJECT_free); }
-static inline int etrust_OCSP_resp_count(OCSP_BASICRESP *b) { return OCSP_resp_count(b); }
-static inline int etrust_sk_CMS_SignerInfo_num(const STACK_OF(CMS_SignerInfo) *s) { return sk_CMS_SignerInfo_num(s); }
-static inline CMS_SignerInfo *etrust_sk_CMS_SignerInfo_value(const STACK_OF(CMS_SignerInfo) *s, int i) { return sk_CMS_SignerInfo_value(s, i); }
-static inline unsigned long etrust_XN_FLAG_RFC2253_UTF8(void) { return XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB; }
 #endif
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
@@ -76,13 +58,9 @@ static inline void etrust_sk_X509_CRL_pop_free(STACK_OF(X509_CRL) *s) { sk_X509_
 static inline int etrust_sk_X509_CRL_num(const STACK_OF(X509_CRL) *s) { return sk_X509_CRL_num(s); }
 static inline int etrust_sk_X509_POLICY_NODE_num(const STACK_OF(X509_POLICY_NODE) *s) { return sk_X509_POLICY_NODE_num(s); }
 static inline X509_POLICY_NODE *etrust_sk_X509_POLICY_NODE_value(const STACK_OF(X509_POLICY_NODE) *s, int i) { return sk_X509_POLICY_NODE_value(s, i); }
-static inline int etrust_sk_OPENSSL_STRING_num(const STACK_OF(OPENSSL_STRING) *s) { return sk_OPENSSL_STRING_num(s); }
-static inline char *etrust_sk_OPENSSL_STRING_value(const STACK_OF(OPENSSL_STRING) *s, int i) { return sk_OPENSSL_STRING_value(s, i); }
-static inline void etrust_X509_email_free(STACK_OF(OPENSSL_STRING) *s) { X509_email_free(s); }
 static inline STACK_OF(ASN1_OBJECT) *etrust_sk_ASN1_OBJECT_new_null(void) { return sk_ASN1_OBJECT_new_null(); }
 static inline int etrust_sk_ASN1_OBJECT_push(STACK_OF(ASN1_OBJECT) *s, ASN1_OBJECT *o) { return sk_ASN1_OBJECT_push(s, o); }
 static inline void etrust_sk_ASN1_OBJECT_pop_free(STACK_OF(ASN1_OBJECT) *s) { sk_ASN1_OBJECT_pop_free(s, ASN1_OBJECT_free); }
-static inline int etrust_OCSP_resp_count(OCSP_BASICRESP *b) { return OCSP_resp_count(b); }
 static inline int etrust_sk_CMS_SignerInfo_num(const STACK_OF(CMS_SignerInfo) *s) { return sk_CMS_SignerInfo_num(s); }
 static inline CMS_SignerInfo *etrust_sk_CMS_SignerInfo_value(const STACK_OF(CMS_SignerInfo) *s, int i) { return sk_CMS_SignerInfo_value(s, i); }
 static inline unsigned long etrust_XN_FLAG_RFC2253_UTF8(void) { return XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB; }
