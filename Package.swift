@@ -30,7 +30,7 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "ETrustAudit", dependencies: ["ETrustCore"]),
-        .target(name: "ETrustStore", dependencies: ["ETrustCore", "ETrustAudit", "CSQLite"]),
+        .target(name: "ETrustStore", dependencies: ["ETrustCore", "CSQLite"]),
         .target(name: "ETrustCA", dependencies: ["ETrustCore", "ETrustPolicy", "ETrustStore", "ETrustAudit"]),
         .target(name: "ETrustValidation", dependencies: ["ETrustCore"]),
         .target(name: "ETrustOCSP", dependencies: [
@@ -40,23 +40,28 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // What both executables share: the error-to-exit-code mapping and the secret reader.
+        .target(name: "ETrustCommandLine", dependencies: [
+            "ETrustCore", "ETrustPolicy",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .executableTarget(name: "etrust-ocspd", dependencies: [
-            "ETrustOCSP", "ETrustCA", "ETrustCore",
+            "ETrustOCSP", "ETrustCA", "ETrustCore", "ETrustCommandLine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "etrust", dependencies: [
-            "ETrustCA", "ETrustCore", "ETrustPolicy", "ETrustStore", "ETrustAudit", "ETrustValidation",
+            "ETrustCA", "ETrustCore", "ETrustPolicy", "ETrustStore", "ETrustAudit", "ETrustValidation", "ETrustCommandLine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "ETrustTestSupport", dependencies: ["ETrustCA", "ETrustValidation"], path: "Tests/ETrustTestSupport"),
         .testTarget(name: "ETrustCoreTests", dependencies: ["ETrustCore", "ETrustTestSupport", "COpenSSL"]),
         .testTarget(name: "ETrustPolicyTests", dependencies: ["ETrustPolicy", "ETrustTestSupport"]),
-        .testTarget(name: "ETrustCATests", dependencies: ["ETrustCA", "ETrustTestSupport"]),
+        .testTarget(name: "ETrustCATests", dependencies: ["ETrustCA", "ETrustAudit", "ETrustPolicy", "ETrustStore", "ETrustTestSupport"]),
         .testTarget(name: "ETrustAuditTests", dependencies: ["ETrustAudit", "ETrustCA", "ETrustStore", "ETrustTestSupport"]),
         .testTarget(name: "ETrustRevocationTests", dependencies: ["ETrustCA", "ETrustCore", "ETrustStore", "ETrustTestSupport", "COpenSSL"]),
         .testTarget(name: "ETrustValidationTests", dependencies: ["ETrustValidation", "ETrustCA", "ETrustCore", "ETrustTestSupport"]),
-        .testTarget(name: "ETrustOCSPTests", dependencies: ["ETrustOCSP", "ETrustCA", "ETrustCore", "ETrustStore", "ETrustValidation", "ETrustTestSupport"]),
+        .testTarget(name: "ETrustOCSPTests", dependencies: ["ETrustOCSP", "ETrustAudit", "ETrustCA", "ETrustCore", "ETrustStore", "ETrustValidation", "ETrustTestSupport"]),
         .testTarget(name: "ETrustTrustFrameworkTests", dependencies: ["ETrustValidation", "ETrustCA", "ETrustCore", "ETrustTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["ETrustTestSupport"]),
     ]
@@ -66,5 +71,7 @@ let package = Package(
 for target in package.targets where target.type != .system {
     var settings = target.swiftSettings ?? []
     settings.append(.swiftLanguageMode(.v6))
+    // Crash points for the tests (FaultInjection.swift): compiled into debug builds only.
+    settings.append(.define("ETRUST_FAULT_INJECTION", .when(configuration: .debug)))
     target.swiftSettings = settings
 }

@@ -1,3 +1,4 @@
+import ETrustAudit
 import ETrustCore
 import ETrustPolicy
 import ETrustStore
@@ -53,14 +54,14 @@ public struct Home: Sendable {
                 try AtomicFile.write(text, to: staging + "/policies/" + name, mode: 0o644)
             }
             let config = try HomeConfig.parse(configText, file: HomeConfig.fileName)
-            let store = try SQLiteStore(path: staging + "/" + config.databasePath)
+            let store: any HomeStore = try SQLiteStore(path: staging + "/" + config.databasePath)
             let now = clock.now()
             let events = try EmbeddedProfiles.files.keys.sorted().map { name in
                 let p = try ProfileLoader.load(text: EmbeddedProfiles.files[name]!, file: name)
                 return AuditEvent(type: "policy", time: now, ca: nil, serialHex: nil, profile: p.name,
                                   fields: ["action": "loaded", "file": name, "sha256": Hex.encode(p.sha256)])
             }
-            try store.append(events: events)
+            try AuditLog(storage: store).append(events)
             if fm.fileExists(atPath: path) { try fm.removeItem(atPath: path) }
             guard rename(staging, path) == 0 else {
                 throw ETrustError.environment("cannot move the new home into \(path): \(String(cString: strerror(errno)))")

@@ -60,6 +60,8 @@ public final class OCSPAnswerSource: @unchecked Sendable {
     }
 
     let authority: Authority
+    /// Each CA's delegated responder and the pre-signing (under `lock`).
+    let signing: OCSPSigning
     let configuration: ResponderConfiguration
     /// Guards `authority` (one SQLite connection) and signing state.
     private let lock = NSLock()
@@ -77,6 +79,7 @@ public final class OCSPAnswerSource: @unchecked Sendable {
 
     public init(authority: Authority, configuration: ResponderConfiguration) throws {
         self.authority = authority
+        self.signing = OCSPSigning(authority: authority)
         self.configuration = configuration
         self.lastRefresh = authority.clock.now()
         try loadIssuers()
@@ -102,7 +105,7 @@ public final class OCSPAnswerSource: @unchecked Sendable {
         var list: [Issuer] = []
         for ca in try authority.store.cas() {
             let hashes = try OCSPResponder.issuerHashes(of: ca.certificate)
-            let (cert, key) = try authority.ocspSigner(ca: ca.name)
+            let (cert, key) = try signing.signer(ca: ca.name)
             list.append(Issuer(name: ca.name, certificate: ca.certificate, sha1: hashes.sha1, sha256: hashes.sha256,
                                signerCertificate: cert, signerKey: key))
         }
@@ -173,7 +176,7 @@ public final class OCSPAnswerSource: @unchecked Sendable {
                 }
                 answers.append(.init(query: q, status: status))
             }
-            let validity = min(Authority.ocspResponseValidity, issuer.signerCertificate.notAfter.timeIntervalSince(now))
+            let validity = min(OCSPSigning.responseValidity, issuer.signerCertificate.notAfter.timeIntervalSince(now))
             let body = try OCSPResponder.sign(answers: answers, signerCertificate: issuer.signerCertificate, signer: issuer.signerKey,
                                               includeCertificate: true, now: now, validity: validity, nonceFrom: request,
                                               extendedRevokedDefinition: extended)
@@ -204,7 +207,7 @@ public final class OCSPAnswerSource: @unchecked Sendable {
         lastRefresh = now
         let current = cacheLock.read { issuers }
         for (index, issuer) in current.enumerated() {
-            let (cert, signerKey) = try authority.ocspSigner(ca: issuer.name)
+            let (cert, signerKey) = try signing.signer(ca: issuer.name)
             if cert.der != issuer.signerCertificate.der {
                 cacheLock.write {
                     issuers[index].signerCertificate = cert
@@ -214,7 +217,7 @@ public final class OCSPAnswerSource: @unchecked Sendable {
             }
             var due = try authority.store.changedSerials(ca: issuer.name, since: since)
             // Certificates issued since the last look (by `etrust issue` in another process).
-            let issued = try authority.store.certificatesIssued(ca: issuer.name, afterID: lastIssuedID[issuer.name] ?? 0)
+            let issued = try authority.store.certificatesIssued(ca: issuer.name, afterID: lastIssuedID[issuer.name] ?? 0, limit: 10_000)
             if let last = issued.last { lastIssuedID[issuer.name] = last.id }
             let known = cacheLock.read { Set(cache.keys) }
             due += issued.map(\.serial).filter { !known.contains(key(issuer.name, $0)) }
@@ -226,7 +229,7 @@ public final class OCSPAnswerSource: @unchecked Sendable {
                 }
             }
             guard !due.isEmpty else { continue }
-            for r in try authority.presignOCSP(ca: issuer.name, serials: Array(Set(due))) {
+            for r in try signing.presign(ca: issuer.name, serials: Array(Set(due))) {
                 var c = cached(r)
                 if let s = try authority.store.ocspStatus(ca: issuer.name, serialHex: r.serialHex), s.revoked {
                     c = Cached(der: c.der, thisUpdate: c.thisUpdate, nextUpdate: c.nextUpdate, etag: c.etag, outcome: .revoked)

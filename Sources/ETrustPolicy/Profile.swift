@@ -114,3 +114,15 @@ public enum Decision: Sendable, Equatable {
     case accepted
     case refused(rule: String, reason: String)
 }
+
+/// A refusal by a rule of a profile, as a value: the CLI prints it, `--json` reports its
+/// profile and rule as fields, and the audit log records the same words.
+public struct PolicyRefusal: Error, Sendable, Equatable, CustomStringConvertible {
+    public var profile: String
+    public var rule: String
+    public var reason: String
+    public init(profile: String, rule: String, reason: String) {
+        self.profile = profile; self.rule = rule; self.reason = reason
+    }
+    public var description: String { "profile '\(profile)' rule '\(rule)': \(reason)" }
+}

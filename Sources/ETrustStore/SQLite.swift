@@ -46,8 +46,19 @@ final class SQLiteConnection {
         return Statement(stmt, connection: self)
     }
 
+    /// Depth of `transaction` calls: an inner call joins the outer transaction, so that a
+    /// service composes store writes and audit appends into one commit.
+    private var depth = 0
+
     func transaction<R>(_ body: () throws -> R) throws -> R {
+        if depth > 0 {
+            depth += 1
+            defer { depth -= 1 }
+            return try body()
+        }
         try exec("BEGIN IMMEDIATE")
+        depth = 1
+        defer { depth = 0 }
         do {
             let r = try body()
             try exec("COMMIT")
@@ -106,8 +117,8 @@ final class SQLiteConnection {
         }
 
         /// Steps through the rows, reading columns by position (no per-row dictionary).
-        func forEachColumns(_ body: (Columns) throws -> Void) throws {
-            bind([])
+        func forEachColumns(_ values: [SQLValue] = [], _ body: (Columns) throws -> Void) throws {
+            bind(values)
             defer { sqlite3_reset(stmt) }
             let columns = Columns(stmt: stmt)
             while true {
@@ -121,6 +132,7 @@ final class SQLiteConnection {
         struct Columns {
             let stmt: OpaquePointer
             func int(_ i: Int32) -> Int64 { sqlite3_column_int64(stmt, i) }
+            func isNull(_ i: Int32) -> Bool { sqlite3_column_type(stmt, i) == SQLITE_NULL }
             func text(_ i: Int32) -> String {
                 guard let p = sqlite3_column_text(stmt, i) else { return "" }
                 return String(decoding: UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(stmt, i))), as: UTF8.self)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import ETrustCA
+import ETrustCommandLine
 import ETrustCore
 import ETrustOCSP
 import Foundation
@@ -21,18 +22,7 @@ struct OCSPD: ParsableCommand {
     @Option(help: "trace, debug, info, notice, warning, error.") var logLevel: String = "info"
 
     static func main() {
-        do {
-            var command = try parseAsRoot()
-            try command.run()
-        } catch let e as ETrustError {
-            FileHandle.standardError.write(Data("etrust-ocspd: \(e.reason)\n".utf8))
-            Foundation.exit(e.category.exitCode)
-        } catch {
-            let code = exitCode(for: error)
-            if code == .success { print(fullMessage(for: error)); Foundation.exit(0) }
-            FileHandle.standardError.write(Data("etrust-ocspd: \(fullMessage(for: error).split(separator: "\n").first ?? "")\n".utf8))
-            Foundation.exit(code.rawValue == 0 ? 0 : 2)
-        }
+        CommandLineMain.run(OCSPD.self, name: "etrust-ocspd")
     }
 
     func run() throws {
@@ -57,14 +47,14 @@ struct OCSPD: ParsableCommand {
         let logger = Logger(label: "etrust-ocspd")
         let homePath = home ?? ProcessInfo.processInfo.environment["ETRUST_HOME"] ?? "./etrust-home"
         let h = try Home.open(homePath)
-        let file = passphraseFile
-        let passphrase = try readPassphrase(file: file)
+        let passphrase = try SecretSource(what: "passphrase", flag: "--passphrase-file", environmentVariable: "ETRUST_PASSPHRASE",
+                                          prompt: false).read(file: passphraseFile)
         let authority = try Authority(home: h, passphrase: { passphrase })
         let source = try OCSPAnswerSource(authority: authority, configuration: config)
         try authority.checkpoint()
         let server = OCSPServer(source: source, configuration: config, publicDirectory: h.pubDirectory, logger: logger)
         let bound = try server.start()
-        let caCount = try authority.store.cas().count
+        let caCount = try authority.caRecords().count
         logger.notice("etrust-ocspd listening on \(config.host):\(bound) for \(caCount) CA(s) of \(homePath)")
         // SIGTERM/SIGINT: stop accepting, finish in-flight requests, checkpoint, exit.
         signal(SIGTERM, SIG_IGN)
@@ -84,18 +74,5 @@ struct OCSPD: ParsableCommand {
         try server.waitUntilClosed()
         _ = sources
         dispatchMain()
-    }
-
-    func readPassphrase(file: String?) throws -> [UInt8] {
-        if let file {
-            guard let data = FileManager.default.contents(atPath: file) else {
-                throw ETrustError.badInput("\(file): cannot read the passphrase file", code: .missingPassphrase)
-            }
-            var bytes = [UInt8](data)
-            while let last = bytes.last, last == 0x0a || last == 0x0d { bytes.removeLast() }
-            return bytes
-        }
-        if let env = ProcessInfo.processInfo.environment["ETRUST_PASSPHRASE"], !env.isEmpty { return Array(env.utf8) }
-        throw ETrustError.badInput("a passphrase is needed for the OCSP signing keys: --passphrase-file FILE or ETRUST_PASSPHRASE", code: .missingPassphrase)
     }
 }

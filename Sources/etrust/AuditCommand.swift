@@ -31,7 +31,7 @@ struct Audit: ParsableCommand {
         func run() throws {
             let filter = try Audit.eventFilter(since: since, until: until, event: event, serial: serial, ca: ca, profile: profile)
             let authority = try options.openAuthority()
-            for e in try authority.store.events(matching: filter) {
+            for e in try authority.auditLog.events(matching: filter) {
                 if options.json {
                     print(e.payload)
                 } else {
@@ -89,40 +89,21 @@ struct Audit: ParsableCommand {
         @OptionGroup var options: HomeOptions
 
         func run() throws {
-            let filter = try Audit.eventFilter(since: nil, until: nil, event: "issue", serial: serial, ca: nil, profile: nil)
+            let normalized = try Audit.eventFilter(since: nil, until: nil, event: "issue", serial: serial, ca: nil, profile: nil).serialHex ?? serial
             let authority = try options.openAuthority()
-            guard let entry = try authority.store.events(matching: filter).first, let index = entry.index else {
-                throw ETrustError.refused("no issuance entry for serial \(serial) in the log", code: .notFound)
-            }
-            guard let stored = try authority.store.checkpoints().last else {
-                throw ETrustError.refused("the log has no signed checkpoint yet", code: .notFound)
-            }
-            // The proof is against what the checkpoint's signature covers, not the stored columns.
-            let key = try authority.auditVerifierKey()
-            let note = try SignedNote(parsing: stored.note)
-            guard try note.isSigned(name: key.name, publicKey: key.publicKey) else {
-                throw ETrustError.refused("the newest checkpoint's signature does not verify with the log's key", code: .badSignature)
-            }
-            let latest = try Checkpoint(body: note.text)
-            guard latest.size > index else {
-                throw ETrustError.refused("entry \(index) is not yet covered by a signed checkpoint", code: .notFound)
-            }
-            let proof = try authority.store.inclusionProof(index: index, size: latest.size)
-            let hasher = MerkleHasher()
-            let leaf = hasher.leafHash(entry.payload)
-            let ok = MerkleProofs.verifyInclusion(hasher: hasher, index: index, size: latest.size, leafHash: leaf, proof: proof, root: latest.root)
+            let (entry, proof, note) = try authority.audit.proveIssuance(serial: normalized)
             if options.json {
-                try Output.json(["leafIndex": index, "treeSize": latest.size, "entry": entry.payload,
-                                 "leafHash": Data(leaf).base64EncodedString(), "proof": proof.map { Data($0).base64EncodedString() },
-                                 "rootHash": Data(latest.root).base64EncodedString(), "checkpoint": stored.note, "verified": ok])
+                try Output.json(["leafIndex": proof.index, "treeSize": proof.size, "entry": entry.payload,
+                                 "leafHash": Data(proof.leafHash).base64EncodedString(), "proof": proof.hashes.map { Data($0).base64EncodedString() },
+                                 "rootHash": Data(proof.root).base64EncodedString(), "checkpoint": note, "verified": proof.verified])
             } else {
-                print("entry \(index) of \(latest.size): \(entry.payload)")
-                print("leaf hash: \(Data(leaf).base64EncodedString())")
-                for (i, p) in proof.enumerated() { print("proof[\(i)]: \(Data(p).base64EncodedString())") }
-                print("checkpoint:\n\(stored.note)", terminator: "")
-                print(ok ? "inclusion proof verifies" : "inclusion proof does NOT verify")
+                print("entry \(proof.index) of \(proof.size): \(entry.payload)")
+                print("leaf hash: \(Data(proof.leafHash).base64EncodedString())")
+                for (i, p) in proof.hashes.enumerated() { print("proof[\(i)]: \(Data(p).base64EncodedString())") }
+                print("checkpoint:\n\(note)", terminator: "")
+                print(proof.verified ? "inclusion proof verifies" : "inclusion proof does NOT verify")
             }
-            if !ok { throw ExitCode(1) }
+            if !proof.verified { throw ExitCode(1) }
         }
     }
 
@@ -134,13 +115,12 @@ struct Audit: ParsableCommand {
 
         func run() throws {
             let authority = try options.openAuthority()
-            let size = try authority.store.auditSize
+            let size = try authority.auditLog.size
             guard from > 0, from <= to, to <= size else {
                 throw ETrustError.badInput("need 0 < --from <= --to <= \(size) (the log's size)", code: .invalidArgument)
             }
-            let proof = try authority.store.consistencyProof(from: from, to: to)
-            let r1 = try authority.store.auditRoot(size: from), r2 = try authority.store.auditRoot(size: to)
-            let ok = MerkleProofs.verifyConsistency(hasher: MerkleHasher(), from: from, to: to, proof: proof, root1: r1, root2: r2)
+            let consistency = try authority.auditLog.proveConsistency(from: from, to: to)
+            let (proof, r1, r2, ok) = (consistency.hashes, consistency.root1, consistency.root2, consistency.verified)
             if options.json {
                 try Output.json(["from": from, "to": to, "rootFrom": Data(r1).base64EncodedString(), "rootTo": Data(r2).base64EncodedString(),
                                  "proof": proof.map { Data($0).base64EncodedString() }, "verified": ok])
@@ -177,7 +157,7 @@ struct Audit: ParsableCommand {
             let authority = try options.openAuthority()
             var byEvent: [String: Int] = [:], byCA: [String: Int] = [:], byProfile: [String: Int] = [:]
             var refusals: [String: Int] = [:], revocations: [String: Int] = [:]
-            for e in try authority.store.events(matching: filter) {
+            for e in try authority.auditLog.events(matching: filter) {
                 byEvent[e.type, default: 0] += 1
                 if let ca = e.ca { byCA[ca, default: 0] += 1 }
                 if let p = e.profile, e.type == "issue" || e.type == "refuse" { byProfile[p, default: 0] += 1 }

@@ -98,7 +98,7 @@ struct CA: ParsableCommand {
 
         func run() throws {
             let authority = try options.openAuthority()
-            let cas = try authority.store.cas()
+            let cas = try authority.caRecords()
             if options.json {
                 try Output.json(["cas": cas.map { c -> [String: Any] in
                     var o = c.certificate.jsonSummary

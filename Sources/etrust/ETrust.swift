@@ -1,6 +1,8 @@
 import ArgumentParser
 import ETrustCA
+import ETrustCommandLine
 import ETrustCore
+import ETrustPolicy
 import Foundation
 
 @main
@@ -11,32 +13,10 @@ struct ETrust: ParsableCommand {
         subcommands: [Init.self, CA.self, Issue.self, Revoke.self, Unhold.self, CRL.self, Verify.self, VerifySignature.self, Sign.self, ListCertificates.self, Show.self,
                       PolicyCommand.self, Audit.self, TrustListCommand.self])
 
-    /// One place maps every failure to the contract's exit codes: refused 1, bad input 2,
-    /// environment 3; argument-parser's usage errors (64) become 2.
+    /// Failures map to the contract's exit codes in one place, shared with etrust-ocspd.
     static func main() {
-        do {
-            var command = try parseAsRoot()
-            try command.run()
-        } catch let e as ETrustError {
-            Output.error(e.reason)
-            Foundation.exit(e.category.exitCode)
-        } catch let e as ExitCode {
-            Foundation.exit(e.rawValue)
-        } catch {
-            let code = exitCode(for: error)
-            let message = fullMessage(for: error)
-            if code == .success {
-                print(message)
-                Foundation.exit(0)
-            }
-            if !message.isEmpty { Output.error(message.split(separator: "\n").first.map(String.init) ?? message) }
-            Foundation.exit(code == .validationFailure || code.rawValue == 64 ? 2 : (code.rawValue == 1 ? 2 : code.rawValue))
-        }
+        CommandLineMain.run(ETrust.self, name: "etrust")
     }
-}
-
-final class PassphraseCache: @unchecked Sendable {
-    var value: [UInt8]?
 }
 
 /// Options every command that touches a home takes.
@@ -56,28 +36,21 @@ struct HomeOptions: ParsableArguments {
 
     func openAuthority() throws -> Authority {
         let home = try Home.open(homePath)
-        let file = passphraseFile
         // The passphrase is read at most once per process, and only when a key is needed.
-        let cache = PassphraseCache()
-        return try Authority(home: home, passphrase: {
-            if let p = cache.value { return p }
-            let p = try Passphrase.read(file: file)
-            cache.value = p
-            return p
-        })
+        return try Authority(home: home, passphrase: SecretSource.passphrase.lazy(file: passphraseFile))
     }
 
     /// Runs a command that changes the home, then signs a checkpoint of the audit log covering
     /// what it appended, whether the command succeeded or was refused.
     func changing<R>(_ body: (Authority) throws -> R) throws -> R {
         let authority = try openAuthority()
-        try authority.recordPolicyChanges()
+        try authority.prepareForChanges()
         let result: R
         do {
             result = try body(authority)
         } catch {
             if let e = error as? ETrustError, e.category == .refused { try? authority.checkpoint() }
-            if error is ExitCode { try? authority.checkpoint() }
+            if error is PolicyRefusal || error is ExitCode { try? authority.checkpoint() }
             throw error
         }
         do {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ETrustCA
+import ETrustCommandLine
 import ETrustCore
 import ETrustStore
 import Foundation
@@ -38,22 +39,7 @@ struct Issue: ParsableCommand {
     }
 
     /// The PKCS#12 password: --p12-password-file, else a prompt; never a flag value.
-    func p12Password() throws -> [UInt8] {
-        if let file = p12PasswordFile {
-            guard let data = FileManager.default.contents(atPath: file) else {
-                throw ETrustError.badInput("\(file): cannot read the PKCS#12 password file", code: .missingPassphrase)
-            }
-            var bytes = [UInt8](data)
-            while let last = bytes.last, last == 0x0a || last == 0x0d { bytes.removeLast() }
-            guard !bytes.isEmpty else { throw ETrustError.badInput("\(file): the PKCS#12 password file is empty", code: .missingPassphrase) }
-            return bytes
-        }
-        if isatty(STDIN_FILENO) == 1, let p = getpass("PKCS#12 password: ") {
-            let bytes = Array(String(cString: p).utf8)
-            if !bytes.isEmpty { return bytes }
-        }
-        throw ETrustError.badInput("a PKCS#12 password is needed: --p12-password-file FILE (no terminal to prompt on)", code: .missingPassphrase)
-    }
+    func p12Password() throws -> [UInt8] { try SecretSource.p12Password.read(file: p12PasswordFile) }
 
     func run() throws {
         // Everything the command line states is checked before the home is touched.

@@ -41,7 +41,7 @@ struct ListCertificates: ParsableCommand {
         let authority = try options.openAuthority()
         if let ca { _ = try authority.ca(ca) }
         let now = authority.clock.now()
-        let records = try authority.store.certificates(matching: filter, at: now)
+        let records = try authority.certificates(matching: filter, at: now)
         if options.json {
             try Output.json(["count": records.count, "certificates": records.map { $0.json(at: now) }])
         } else {
@@ -64,7 +64,7 @@ struct Show: ParsableCommand {
         }
         let normalized = Hex.encode(bytes.drop(while: { $0 == 0 }).isEmpty ? [0] : Array(bytes.drop(while: { $0 == 0 })))
         let authority = try options.openAuthority()
-        var records = try authority.store.certificates(serialHex: normalized)
+        var records = try authority.certificates(serialHex: normalized)
         if let ca { records = records.filter { $0.ca == ca } }
         guard let record = records.first else {
             throw ETrustError.refused("no certificate with serial \(normalized) in this home", code: .notFound)

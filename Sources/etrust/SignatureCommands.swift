@@ -1,5 +1,6 @@
 import ArgumentParser
 import ETrustCA
+import ETrustCommandLine
 import ETrustCore
 import ETrustValidation
 import Foundation
@@ -22,11 +23,10 @@ struct Sign: ParsableCommand {
         let signerKey: PrivateKey
         var chain: [Certificate] = []
         if let p12 {
-            guard let file = p12PasswordFile, let data = FileManager.default.contents(atPath: file) else {
+            guard let file = p12PasswordFile else {
                 throw ETrustError.badInput("--p12 needs --p12-password-file FILE", code: .missingPassphrase)
             }
-            var password = [UInt8](data)
-            while let last = password.last, last == 0x0a || last == 0x0d { password.removeLast() }
+            let password = try SecretSource.p12Password.read(file: file)
             let opened = try PKCS12.open(try InputFile.read(p12), password: password)
             (signerKey, signerCert, chain) = (opened.key, opened.certificate, opened.chain)
             if let cert { chain += try Certificate.all(bytes: try InputFile.read(cert), what: cert) }
@@ -35,8 +35,9 @@ struct Sign: ParsableCommand {
             let certs = try Certificate.all(bytes: try InputFile.read(cert), what: cert)
             signerCert = certs[0]
             chain = Array(certs.dropFirst())
-            let passphrase = passphraseFile.flatMap { try? Passphrase.read(file: $0) }
-                ?? ProcessInfo.processInfo.environment["ETRUST_PASSPHRASE"].map { Array($0.utf8) }
+            // A signer's key may be unencrypted; a passphrase is used only when one is given.
+            let given = passphraseFile != nil || !(ProcessInfo.processInfo.environment["ETRUST_PASSPHRASE"] ?? "").isEmpty
+            let passphrase = given ? try SecretSource.passphrase.read(file: passphraseFile) : nil
             signerKey = try PrivateKey.load(fromFile: key, passphrase: passphrase, allowUnencrypted: true)
         }
         guard try signerKey.subjectPublicKeyInfo == signerCert.subjectPublicKeyInfo else {

@@ -105,7 +105,7 @@ struct TrustListCommand: ParsableCommand {
             let bytes = try InputFile.readLarge(list)
             _ = try TrustList.decode(bytes, what: list)
             let signed = try options.changing { authority -> [UInt8] in
-                let caName = try signer ?? (authority.store.cas().first { $0.parent == nil }?.name).orThrow("the home has no root CA")
+                let caName = try signer ?? (authority.caRecords().first { $0.parent == nil }?.name).orThrow("the home has no root CA")
                 let (cert, key) = try authority.trustListSigner(ca: caName)
                 let chain = try authority.chain(of: caName)
                 return try CMSSignature.sign(bytes, certificate: cert, key: key, chain: chain, detached: true)

@@ -85,7 +85,7 @@ struct TrustOptions: ParsableArguments {
                 throw ETrustError.badInput("no trust anchor: give --anchor FILE (or --home with root CAs)", code: .invalidArgument)
             }
             let authority = try Authority(home: home, passphrase: { [] })
-            anchors = try authority.store.cas().filter { $0.parent == nil }.map(\.certificate)
+            anchors = try authority.caRecords().filter { $0.parent == nil }.map(\.certificate)
             guard !anchors.isEmpty else { throw ETrustError.badInput("the home has no root CA to trust; give --anchor FILE", code: .invalidArgument) }
         }
         if trustList == nil, let home, let profiles = try? home.loadProfiles() {

@@ -53,12 +53,12 @@ struct BundleTests {
         #expect(e.lines.first == AuditBundle.magic)
         let vkey = try String(contentsOfFile: e.a.vkeyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(e.lines[1] == "vkey \(vkey)")
-        let payloads = try e.a.authority.store.events().map(\.payload)
+        let payloads = try e.a.authority.auditLog.events().map(\.payload)
         #expect(Array(e.lines[2..<(2 + payloads.count)]) == payloads.map { "entry \($0)" })
         let notes = e.lines.filter { $0.hasPrefix("checkpoint ") }.map {
             String(decoding: Data(base64Encoded: String($0.dropFirst(11))) ?? Data(), as: UTF8.self)
         }
-        #expect(notes == (try e.a.authority.store.checkpoints().map(\.note)))
+        #expect(notes == (try e.a.authority.auditLog.checkpoints().map(\.note)))
         #expect(e.lines.count == 2 + payloads.count + 3)
     }
 
@@ -75,7 +75,7 @@ struct BundleTests {
         #expect(json["entries"] as? Int == e.a.size)
         #expect(json["checkpoints"] as? Int == 3)
         #expect(json["treeSize"] as? Int == e.a.size)
-        #expect(json["rootHash"] as? String == b64(try e.a.authority.store.auditRoot(size: e.a.size)))
+        #expect(json["rootHash"] as? String == b64(try e.a.authority.auditLog.root(size: e.a.size)))
         // And through the library, directly.
         #expect(try AuditBundle.verify(path: e.bundle).ok)
     }

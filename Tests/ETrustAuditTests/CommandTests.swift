@@ -17,7 +17,7 @@ struct CommandTests {
     func prove() throws {
         let a = try AuditHome.make()
         let vkey = try SignedNote.parseVerifierKey(try String(contentsOfFile: a.vkeyFile, encoding: .utf8))
-        let events = try a.authority.store.events()
+        let events = try a.authority.auditLog.events()
         let hasher = MerkleHasher()
         for serial in [a.serials[0], a.serials[4]] {
             let r = try TestSupport.etrust(["audit", "prove", "--home", a.home, "--serial", serial, "--json"])
@@ -60,14 +60,14 @@ struct CommandTests {
     func proveAfterRewrite() throws {
         let a = try AuditHome.make()
         let serial = a.serials[3]
-        let id = try #require(try a.authority.store.events().first { $0.type == "issue" && $0.serialHex == serial }?.index) + 1
+        let id = try #require(try a.authority.auditLog.events().first { $0.type == "issue" && $0.serialHex == serial }?.index) + 1
         let signedRoot = try Checkpoint(body: SignedNote(parsing: String(contentsOfFile: a.checkpointFile, encoding: .utf8)).text).root
         let r = try python(pythonFullRewrite, [a.db, String(id)])
         try #require(r.status == 0, "\(r.stderr)")
         // The stored tree and the checkpoints' root column now agree with the rewritten entry...
-        let storedRoot = try #require(try a.authority.store.checkpoints().last?.root)
+        let storedRoot = try #require(try a.authority.auditLog.checkpoints().last?.root)
         #expect(storedRoot != signedRoot)
-        #expect(try a.authority.store.auditRoot(size: a.size) == storedRoot)
+        #expect(try a.authority.auditLog.root(size: a.size) == storedRoot)
         // ...but not with the signed notes: audit verify sees it,
         try expectVerifyFails(a, entry: a.checkpointSizes[1], mentions: ["somewhere in \(a.checkpointSizes[1])..\(a.size - 1)"])
         // and so must audit prove: its proof is only worth something against the signed root.
@@ -80,7 +80,7 @@ struct CommandTests {
     @Test("audit consistency --from --to: verified, and the proof checks out independently between two signed checkpoints")
     func consistency() throws {
         let a = try AuditHome.make()
-        let stored = try a.authority.store.checkpoints()
+        let stored = try a.authority.auditLog.checkpoints()
         let hasher = MerkleHasher()
         for (from, to) in [(a.checkpointSizes[0], a.checkpointSizes[2]), (a.checkpointSizes[1], a.checkpointSizes[2]),
                            (a.checkpointSizes[0], a.checkpointSizes[1])] {
@@ -144,12 +144,12 @@ struct CommandTests {
         #expect(json["verifies"] as? Bool == true)
         let counts = try #require(json["events"] as? [String: Int])
         var expected: [String: Int] = [:]
-        for e in try a.authority.store.events() { expected[e.type, default: 0] += 1 }
+        for e in try a.authority.auditLog.events() { expected[e.type, default: 0] += 1 }
         #expect(counts == expected)
         #expect(counts["issue"] == 5 && counts["refuse"] == 1 && counts["ca"] == 2)
         #expect((json["refusalsByRule"] as? [String: Int])?["tls-server/san.presence"] == 1, "\(json)")
         var byCA: [String: Int] = [:]
-        for e in try a.authority.store.events() { if let ca = e.ca { byCA[ca, default: 0] += 1 } }
+        for e in try a.authority.auditLog.events() { if let ca = e.ca { byCA[ca, default: 0] += 1 } }
         #expect(json["byCA"] as? [String: Int] == byCA)
         #expect(byCA["issuing"] == 2 + 6)   // its key and creation, 5 issuances and a refusal
 
@@ -169,7 +169,7 @@ struct CommandTests {
         let result = try #require(try pythonVerifyNotes(vkey: vkey, origin: origin, notes: [note]).first)
         #expect(result["originMatches"] as? Bool == true)
         #expect(result["size"] as? String == "\(a.size)")
-        #expect(result["root"] as? String == b64(try a.authority.store.auditRoot(size: a.size)))
+        #expect(result["root"] as? String == b64(try a.authority.auditLog.root(size: a.size)))
         #expect(result["keyID"] as? String == result["vkeyID"] as? String)
         let sigs = try #require(result["signatures"] as? [[String: Any]])
         #expect(sigs.count == 1)

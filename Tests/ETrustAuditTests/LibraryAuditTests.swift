@@ -17,9 +17,9 @@ struct LibraryAuditTests {
         #expect(report.checkpoints == 3)
         #expect(report.latest?.size == a.size)
 
-        let events = try a.authority.store.events()
+        let events = try a.authority.auditLog.events()
         #expect(events.count == a.size)
-        #expect(try a.authority.store.auditSize == a.size)
+        #expect(try a.authority.auditLog.size == a.size)
         let hasher = MerkleHasher()
         var leaves: [[UInt8]] = []
         for (i, e) in events.enumerated() {
@@ -28,7 +28,7 @@ struct LibraryAuditTests {
             #expect(object["index"] as? Int == i, "\(e.payload)")
             #expect(object["type"] as? String == e.type)
             // The stored leaf hash is SHA-256(0x00 || payload).
-            let leaf = try #require(try a.authority.store.leafHash(index: i))
+            let leaf = try #require(try a.authority.store.auditLeafHash(index: i))
             #expect(leaf == hasher.leafHash(e.payload))
             #expect(leaf == ReferenceMTH.leaf(Array(e.payload.utf8)))
             leaves.append(leaf)
@@ -49,7 +49,7 @@ struct LibraryAuditTests {
 
         // The stored checkpoints are signed notes over the roots of the log at their sizes.
         let key = try SignedNote.parseVerifierKey(vkey)
-        let stored = try a.authority.store.checkpoints()
+        let stored = try a.authority.auditLog.checkpoints()
         #expect(stored.map(\.size) == a.checkpointSizes)
         for c in stored {
             let note = try SignedNote(parsing: c.note)
@@ -64,25 +64,25 @@ struct LibraryAuditTests {
         #expect(try String(contentsOfFile: a.checkpointFile, encoding: .utf8) == stored.last?.note)
         // No change since the last checkpoint: no new checkpoint.
         #expect(try a.authority.checkpoint() == nil)
-        #expect(try a.authority.store.checkpoints().count == 3)
+        #expect(try a.authority.auditLog.checkpoints().count == 3)
     }
 
     @Test("the store's proofs verify against the signed checkpoints")
     func storeProofs() throws {
         let a = try AuditHome.make()
         let hasher = MerkleHasher()
-        let stored = try a.authority.store.checkpoints()
+        let stored = try a.authority.auditLog.checkpoints()
         for c in stored {
-            #expect(try a.authority.store.auditRoot(size: c.size) == c.root)
+            #expect(try a.authority.auditLog.root(size: c.size) == c.root)
             for index in stride(from: 0, to: c.size, by: 3) {
-                let leaf = try #require(try a.authority.store.leafHash(index: index))
-                let proof = try a.authority.store.inclusionProof(index: index, size: c.size)
+                let leaf = try #require(try a.authority.store.auditLeafHash(index: index))
+                let proof = try MerkleProofs.inclusionProof(a.authority.store, hasher: hasher, index: index, size: c.size)
                 #expect(MerkleProofs.verifyInclusion(hasher: hasher, index: index, size: c.size, leafHash: leaf, proof: proof, root: c.root))
             }
         }
         for (i, old) in stored.enumerated() {
             for new in stored[i...] {
-                let proof = try a.authority.store.consistencyProof(from: old.size, to: new.size)
+                let proof = try MerkleProofs.consistencyProof(a.authority.store, hasher: hasher, from: old.size, to: new.size)
                 #expect(MerkleProofs.verifyConsistency(hasher: hasher, from: old.size, to: new.size, proof: proof, root1: old.root, root2: new.root))
             }
         }
@@ -91,10 +91,10 @@ struct LibraryAuditTests {
     @Test("a refusal adds exactly one entry, which verifies only once a checkpoint covers it")
     func refusalIsOneEntry() throws {
         let a = try AuditHome.make()
-        let before = try a.authority.store.auditSize
+        let before = try a.authority.auditLog.size
         #expect(throws: ETrustError.self) { try a.authority.issue(try AuditHome.request("nosan.example.tg", san: false), ca: "issuing") }
-        #expect(try a.authority.store.auditSize == before + 1)
-        let last = try #require(try a.authority.store.events().last)
+        #expect(try a.authority.auditLog.size == before + 1)
+        let last = try #require(try a.authority.auditLog.events().last)
         #expect(last.type == "refuse")
         #expect(last.index == before)
         // Uncovered until the next checkpoint, then verified again.
@@ -132,9 +132,9 @@ struct PolicyChangeTests {
         let text = try String(contentsOfFile: file, encoding: .utf8)
         try text.replacingOccurrences(of: "default: 90d", with: "default: 60d").write(toFile: file, atomically: true, encoding: .utf8)
         let authority = try Authority(home: try Home.open(home), passphrase: { Array("test-passphrase".utf8) })
-        let before = try authority.store.events(matching: EventFilter(type: "policy")).count
+        let before = try authority.auditLog.events(matching: EventFilter(type: "policy")).count
         try authority.recordPolicyChanges()
-        let policy = try authority.store.events(matching: EventFilter(type: "policy"))
+        let policy = try authority.auditLog.events(matching: EventFilter(type: "policy"))
         #expect(policy.count == before + 1)
         let last = try #require(policy.last)
         #expect(last.profile == "tls-server")
@@ -142,6 +142,6 @@ struct PolicyChangeTests {
         let sha = Hex.encode(Digest.sha256(Array(try String(contentsOfFile: file, encoding: .utf8).utf8)))
         #expect(last.payload.contains(sha))
         try authority.recordPolicyChanges()
-        #expect(try authority.store.events(matching: EventFilter(type: "policy")).count == before + 1)
+        #expect(try authority.auditLog.events(matching: EventFilter(type: "policy")).count == before + 1)
     }
 }

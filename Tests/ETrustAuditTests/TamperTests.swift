@@ -38,7 +38,7 @@ struct TamperTests {
         #expect(json["entries"] as? Int == a.size)
         #expect(json["checkpoints"] as? Int == 3)
         #expect(json["treeSize"] as? Int == a.size)
-        let root = try a.authority.store.auditRoot(size: a.size)
+        let root = try a.authority.auditLog.root(size: a.size)
         #expect(json["rootHash"] as? String == b64(root))
     }
 
@@ -83,7 +83,7 @@ struct TamperTests {
         let r = try python(script, [a.db, String(index + 1)])
         try #require(r.status == 0, "\(r.stderr)")
         // The database is now self-consistent for that entry...
-        let stored = try #require(try a.authority.store.leafHash(index: index))
+        let stored = try #require(try a.authority.store.auditLeafHash(index: index))
         #expect(Hex.encode(stored) == r.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
         // ...but the signed checkpoint covering it no longer matches.
         let (start, end) = offset < 3 ? (a.checkpointSizes[0], a.checkpointSizes[1]) : (a.checkpointSizes[1], a.checkpointSizes[2])
@@ -104,7 +104,7 @@ struct TamperTests {
     func insertedAtTheEnd() throws {
         let a = try AuditHome.make()
         let size = a.size
-        let last = try #require(try a.authority.store.events().last)
+        let last = try #require(try a.authority.auditLog.events().last)
         let forged = last.payload.replacingOccurrences(of: "\"index\":\(size - 1)", with: "\"index\":\(size)")
         #expect(forged != last.payload)
         let leaf = Hex.encode(ReferenceMTH.leaf(Array(forged.utf8)))
@@ -114,7 +114,7 @@ struct TamperTests {
               VALUES (\(size + 1), strftime('%s','now'), 'issue', 'issuing', NULL, 'tls-server', '\(quoted)', X'\(leaf)');
             INSERT INTO audit_nodes(level, idx, hash) VALUES (0, \(size), X'\(leaf)');
             """)
-        #expect(try a.authority.store.auditSize == size + 1)
+        #expect(try a.authority.auditLog.size == size + 1)
         try expectVerifyFails(a, entry: size, mentions: ["\(size)..\(size)", "not covered by any signed checkpoint"])
     }
 
@@ -231,7 +231,7 @@ struct TamperTests {
         // Rewrite entry 0's payload consistently (leaf, node, every checkpoint) under a new key.
         let origin = a.authority.home.config.auditOrigin
         let (signer, raw) = try ed25519KeyWithoutPlus()
-        let events = try a.authority.store.events()
+        let events = try a.authority.auditLog.events()
         var leaves = events.map { ReferenceMTH.leaf(Array($0.payload.utf8)) }
         let altered = events[0].payload.replacingOccurrences(of: "\"action\":\"loaded\"", with: "\"action\":\"LOADED\"")
         #expect(altered != events[0].payload)

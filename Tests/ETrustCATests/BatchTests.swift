@@ -1,3 +1,4 @@
+import ETrustAudit
 import ETrustCA
 import ETrustCore
 import ETrustStore
@@ -37,19 +38,25 @@ struct BatchTests {
             return
         }
         let store = pki.authority.store
-        let eventsBefore = try store.events().count
+        let log = pki.authority.auditLog
+        let eventsBefore = try log.events().count
         let event = AuditEvent(type: "issue", time: Date(), ca: "issuing", serialHex: record.serialHex, profile: record.profile,
                                fields: ["note": "duplicate"])
-        #expect(throws: ETrustError.self) { try store.insert(certificates: [record], events: [event]) }
+        #expect(throws: ETrustError.self) {
+            try store.transaction {
+                try log.append([event])
+                try store.insert(certificates: [record])
+            }
+        }
         #expect(try store.certificates(serialHex: record.serialHex).count == 1)
-        #expect(try store.events().count == eventsBefore)
+        #expect(try log.events().count == eventsBefore)
 
         // The same serial under another CA is a different certificate.
         var other = record
         other.ca = "root"
-        try store.insert(certificates: [other], events: [])
+        try store.insert(certificates: [other])
         #expect(try Set(store.certificates(serialHex: record.serialHex).map(\.ca)) == ["issuing", "root"])
-        #expect(throws: ETrustError.self) { try store.insert(certificates: [other], events: []) }
+        #expect(throws: ETrustError.self) { try store.insert(certificates: [other]) }
     }
 
     @Test("a batch of 53: 50 issued, 1 refused, 2 failed, in request order; release sees each group after it is stored")
@@ -77,7 +84,7 @@ struct BatchTests {
             requests.append(r)
         }
 
-        let eventsBefore = try store.events().count
+        let eventsBefore = try authority.auditLog.events().count
         let recordsBefore = try pki.allCertificateRecords().count
         var groups: [[Int]] = []
         var seenInRelease = 0
@@ -89,7 +96,7 @@ struct BatchTests {
                 let stored = try store.certificates(serialHex: c.serialHex)
                 #expect(stored.count == 1)
                 #expect(stored.first?.der == c.der)
-                #expect(try store.events().contains { $0.type == "issue" && $0.serialHex == c.serialHex })
+                #expect(try authority.auditLog.events().contains { $0.type == "issue" && $0.serialHex == c.serialHex })
                 seenInRelease += 1
             }
         }
@@ -120,7 +127,7 @@ struct BatchTests {
             }
         }
 
-        let newEvents = try store.events().dropFirst(eventsBefore)
+        let newEvents = try authority.auditLog.events().dropFirst(eventsBefore)
         #expect(newEvents.filter { $0.type == "issue" }.count == 50)
         #expect(newEvents.filter { $0.type == "refuse" }.count == 1)
         #expect(newEvents.count == 51)

@@ -1,3 +1,4 @@
+import ETrustAudit
 import ETrustCA
 import ETrustCore
 import ETrustStore
@@ -54,7 +55,7 @@ struct CATests {
         #expect(record.profile == "sub-ca")
 
         // Audit: a key event and a ca event per CA.
-        let events = try store.events()
+        let events = try pki.authority.auditLog.events()
         let keyEvents = events.filter { $0.type == "key" }
         let caEvents = events.filter { $0.type == "ca" }
         #expect(keyEvents.map(\.ca) == ["root", "issuing"])
@@ -157,7 +158,7 @@ struct CATests {
     @Test("a CA request the profile refuses is audited and leaves no key")
     func profileRefusal() throws {
         let pki = try PKI()
-        let eventsBefore = try pki.authority.store.events().count
+        let eventsBefore = try pki.authority.auditLog.events().count
         // root-ca wants O; this subject has none.
         let error = try expectNothingLeft(pki) {
             try pki.authority.createCA(Authority.CACreation(name: "root2", subject: "CN=Second Root,C=TG"))
@@ -165,7 +166,7 @@ struct CATests {
         #expect(error.category == .refused)
         #expect(error.reason.contains("root-ca"), "\(error.reason)")
         #expect(error.reason.contains("subject.attributes.O"), "\(error.reason)")
-        let events = try pki.authority.store.events()
+        let events = try pki.authority.auditLog.events()
         #expect(events.count == eventsBefore + 1)
         #expect(events.last?.type == "refuse")
         #expect(events.last?.payload.contains("subject.attributes.O") == true)

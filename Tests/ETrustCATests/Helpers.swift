@@ -1,3 +1,4 @@
+import ETrustAudit
 import ETrustCA
 import ETrustCore
 import ETrustStore
@@ -78,7 +79,7 @@ final class PKI {
     }
 
     func events(ofType type: String) throws -> [AuditEvent] {
-        try authority.store.events().filter { $0.type == type }
+        try authority.auditLog.events().filter { $0.type == type }
     }
 
     func allCertificateRecords() throws -> [CertificateRecord] {

@@ -124,7 +124,7 @@ struct IssuanceTests {
     @Test("a refusal throws .refused naming profile and rule, audits one refuse event and records no certificate")
     func refusal() throws {
         let pki = try PKI()
-        let eventsBefore = try pki.authority.store.events()
+        let eventsBefore = try pki.authority.auditLog.events()
         let recordsBefore = try pki.allCertificateRecords()
         let request = try Fixtures.request("tls-server", subject: "CN=www.example.tg")   // no SAN at all
         let error = try #require(throws: ETrustError.self) { try pki.authority.issue(request, ca: "issuing") }
@@ -132,7 +132,7 @@ struct IssuanceTests {
         #expect(error.reason.contains("tls-server"), "\(error.reason)")
         #expect(error.reason.contains("san.presence"), "\(error.reason)")
 
-        let eventsAfter = try pki.authority.store.events()
+        let eventsAfter = try pki.authority.auditLog.events()
         #expect(eventsAfter.count == eventsBefore.count + 1)
         let refuse = try #require(eventsAfter.last)
         #expect(refuse.type == "refuse")
@@ -166,7 +166,7 @@ struct IssuanceTests {
         #expect(pem.category == .badInput)
 
         let pki = try PKI()
-        let eventsBefore = try pki.authority.store.events().count
+        let eventsBefore = try pki.authority.auditLog.events().count
         let recordsBefore = try pki.allCertificateRecords().count
         let dir = pki.folder
         let path = dir + "/garbage.csr"
@@ -192,7 +192,7 @@ struct IssuanceTests {
         }
         #expect(caProfile.category == .badInput)
 
-        #expect(try pki.authority.store.events().count == eventsBefore)
+        #expect(try pki.authority.auditLog.events().count == eventsBefore)
         #expect(try pki.allCertificateRecords().count == recordsBefore)
     }
 

@@ -64,10 +64,15 @@ public struct TBSCertificate: Sendable {
 
     /// Signs the encoding and returns the certificate.
     public func sign(with signer: Signer) throws -> Certificate {
+        try sign(encoded: try encode(), with: signer)
+    }
+
+    /// Signs `tbs`, which must be this value's `encode()` (made once when it was recorded
+    /// before signing), and returns the certificate.
+    public func sign(encoded tbs: [UInt8], with signer: Signer) throws -> Certificate {
         guard signer.algorithm == signatureAlgorithm else {
             throw ETrustError.environment("the TBS states \(signatureAlgorithm) but the signer uses \(signer.algorithm)", code: .invalidArgument)
         }
-        let tbs = try encode()
         let signature = try signer.sign(tbs)
         var s = DER.Serializer()
         try s.appendConstructedNode(identifier: .sequence) { s in

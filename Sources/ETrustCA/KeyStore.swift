@@ -1,0 +1,104 @@
+import Dispatch
+import ETrustCore
+import ETrustStore
+import Foundation
+
+/// Where the home's private keys come from, behind one seam: today encrypted PKCS#8 files
+/// (`file:keys/NAME.key.pem`), next a PKCS#11 token. Nothing above it knows which. A key is
+/// decrypted once per process (PBKDF2 is deliberately slow).
+public final class KeyStore {
+    let home: Home
+    /// The passphrase of the home's key files, read at most once and only when a key is needed.
+    let passphrase: () throws -> [UInt8]
+    private var signers: [String: Signer] = [:]
+    private var keys: [String: PrivateKey] = [:]
+
+    init(home: Home, passphrase: @escaping () throws -> [UInt8]) {
+        self.home = home
+        self.passphrase = passphrase
+    }
+
+    /// The CA's signer, checked against the CA certificate's public key.
+    public func signer(for ca: CARecord) throws -> Signer {
+        if let s = signers[ca.keyReference] { return s }
+        let key = try privateKey(ca.keyReference, owner: "CA \(ca.name)")
+        guard try key.subjectPublicKeyInfo == ca.certificate.subjectPublicKeyInfo else {
+            throw ETrustError.environment("CA \(ca.name): the key file does not match the CA certificate", code: .io)
+        }
+        let s = try Signer(key: key)
+        signers[ca.keyReference] = s
+        return s
+    }
+
+    /// The private key a reference names.
+    public func privateKey(_ reference: String, owner: String) throws -> PrivateKey {
+        if let k = keys[reference] { return k }
+        guard reference.hasPrefix("file:") else {
+            throw ETrustError.environment("\(owner): key store '\(reference)' is not available", code: .io)
+        }
+        let key = try PrivateKey.load(fromFile: home.join(String(reference.dropFirst(5))), passphrase: try passphrase())
+        keys[reference] = key
+        return key
+    }
+
+    /// Stores a new key under `keys/NAME.key.pem` (encrypted, 0600, never over an existing file)
+    /// and returns its reference.
+    public func store(_ key: PrivateKey, name: String) throws -> String {
+        let relative = "keys/\(name).key.pem"
+        try key.write(toFile: home.join(relative), passphrase: try passphrase(), iterations: home.config.keyIterations)
+        let reference = "file:" + relative
+        keys[reference] = key
+        return reference
+    }
+
+    /// Removes a key stored by `store` whose record could not be committed.
+    func discard(_ reference: String) {
+        keys[reference] = nil
+        if reference.hasPrefix("file:") { unlink(home.join(String(reference.dropFirst(5)))) }
+    }
+
+    /// Remembers the signer of a key just generated, so it is not decrypted again.
+    func remember(_ signer: Signer, for reference: String) { signers[reference] = signer }
+
+    /// Decrypts several keys at once, one PBKDF2 per core, so that a batch's timing measures
+    /// issuance alone. Keys that do not exist yet are skipped.
+    func unlock(_ references: [String]) throws {
+        let missing = references.filter { keys[$0] == nil && FileManager.default.fileExists(atPath: home.join(String($0.dropFirst(5)))) }
+        guard missing.count > 1 else {
+            for r in missing { _ = try privateKey(r, owner: r) }
+            return
+        }
+        let secret = try passphrase()
+        let paths = missing.map { home.join(String($0.dropFirst(5))) }
+        let results = parallelMap(paths) { path in Result { try PrivateKey.load(fromFile: path, passphrase: secret) } }
+        for (r, result) in zip(missing, results) { keys[r] = try result.get() }
+    }
+}
+
+/// `transform` applied to every element on all cores; results in request order.
+func parallelMap<T: Sendable, R: Sendable>(_ items: [T], _ transform: @Sendable (T) -> R) -> [R] {
+    let slots = ResultSlots<R>(count: items.count)
+    DispatchQueue.concurrentPerform(iterations: items.count) { i in slots.set(i, transform(items[i])) }
+    return slots.values
+}
+
+/// Results written by index from `concurrentPerform`, in memory allocated once: concurrent writes
+/// through a Swift array would race on its copy-on-write buffer even at distinct indices.
+private final class ResultSlots<R>: @unchecked Sendable {   // unchecked: each index has one writer; read after concurrentPerform returns
+    private let buffer: UnsafeMutableBufferPointer<R?>
+    private let count: Int
+
+    init(count: Int) {
+        self.count = count
+        buffer = .allocate(capacity: max(count, 1))
+        buffer.initialize(repeating: nil)
+    }
+
+    deinit {
+        buffer.deinitialize()
+        buffer.deallocate()
+    }
+
+    func set(_ i: Int, _ value: R) { buffer[i] = value }
+    var values: [R] { (0..<count).map { buffer[$0]! } }
+}

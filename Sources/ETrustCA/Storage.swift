@@ -1,0 +1,74 @@
+import ETrustAudit
+import ETrustCore
+import ETrustStore
+import Foundation
+
+// The storage the CA services need, declared here by their consumer (DESIGN: storage protocols
+// per consumer). Every engine conforms to all of them; SQLite's conformance is at the bottom.
+// Each write is one durable transaction unless it runs inside `transaction`, whose writes — from
+// any of these protocols and from the audit log's — commit together.
+
+public protocol Transactional {
+    func transaction<R>(_ body: () throws -> R) throws -> R
+}
+
+/// CAs and the certificates they issued.
+public protocol CertificateStorage {
+    func insert(ca: CARecord, issued: CertificateRecord?) throws
+    func insert(certificates: [CertificateRecord]) throws
+    func ca(named: String) throws -> CARecord?
+    func cas() throws -> [CARecord]
+    func certificate(ca: String, serialHex: String) throws -> CertificateRecord?
+    func certificates(serialHex: String) throws -> [CertificateRecord]
+    func certificates(matching: CertificateFilter, at: Date) throws -> [CertificateRecord]
+}
+
+/// Serials and to-be-signed certificates committed before signing.
+public protocol IssuanceIntentStorage {
+    func insert(intents: [IssuanceIntent]) throws -> [Int64]
+    func close(intents: [Int64], state: IssuanceIntent.State, at: Date) throws
+    func pendingIntents() throws -> [IssuanceIntent]
+}
+
+/// Revocation status, CRL numbers and CRL records.
+public protocol RevocationStorage {
+    func revoke(ca: String, serialHex: String, reason: Int, revokedAt: Date, invalidityDate: Date?, recordedAt: Date) throws
+    func releaseHold(ca: String, serialHex: String, at: Date) throws
+    func allocateCRLNumber(ca: String) throws -> Int
+    func insert(crl: CRLRecord) throws
+    func markPublished(ca: String, number: Int, at: Date) throws
+    func latestCRL(ca: String, kinds: [CRLRecord.Kind], publishedOnly: Bool) throws -> CRLRecord?
+    func forEachRevokedRaw(ca: String, shard: Int?, expiredBefore: Date,
+                           _ body: (UnsafeBufferPointer<UInt8>, Int64, Int, Int64?) throws -> Void) throws
+    func forEachChange(ca: String, since: Date, expiredBefore: Date, _ body: (RevokedEntry) throws -> Void) throws
+}
+
+/// Delegated OCSP signers and pre-signed responses (RFC 5019).
+public protocol OCSPRecordStorage {
+    func insert(ocspSigner: OCSPSignerRecord, at: Date) throws
+    func currentOCSPSigner(ca: String) throws -> OCSPSignerRecord?
+    func save(presigned: [PresignedResponse], ca: String) throws
+    func forEachPresigned(ca: String, _ body: (PresignedResponse) throws -> Void) throws
+    func ocspStatus(ca: String, serialHex: String) throws -> (revoked: Bool, revokedAt: Date?, reason: Int?)?
+    func certificatesIssued(ca: String, afterID: Int64, limit: Int) throws -> [(id: Int64, serial: String)]
+    func changedSerials(ca: String, since: Date) throws -> [String]
+}
+
+/// Everything a home's store provides.
+public typealias HomeStore = Transactional & CertificateStorage & IssuanceIntentStorage & RevocationStorage & OCSPRecordStorage
+    & AuditLogStorage
+
+extension SQLiteStore: Transactional, CertificateStorage, IssuanceIntentStorage, RevocationStorage, OCSPRecordStorage, AuditLogStorage {}
+
+extension Home {
+    /// Opens the store the home's configuration names: the one place an engine is chosen.
+    public func openStore() throws -> any HomeStore {
+        switch config.databaseEngine {
+        case .sqlite:
+            return try SQLiteStore(path: databasePath)
+        default:
+            throw ETrustError.environment("database engine '\(config.databaseEngine.rawValue)' is not available in this version of etrust; use sqlite",
+                                          code: .database)
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import ETrustCore
+import Foundation
+
+/// The one reader of secrets for both executables: a file (`--passphrase-file`,
+/// `--p12-password-file`), else an environment variable, else a prompt on a terminal, else exit 2.
+/// Never a flag value, never logged. Trailing newlines are stripped; an empty secret is refused.
+public struct SecretSource: Sendable {
+    /// What the secret is, for messages and the prompt ("passphrase", "PKCS#12 password").
+    public var what: String
+    /// Its file flag, for messages ("--passphrase-file").
+    public var flag: String
+    public var environmentVariable: String?
+    public var prompt: Bool
+
+    public init(what: String, flag: String, environmentVariable: String?, prompt: Bool = true) {
+        self.what = what; self.flag = flag; self.environmentVariable = environmentVariable; self.prompt = prompt
+    }
+
+    /// The home's key passphrase: --passphrase-file or ETRUST_PASSPHRASE, or a prompt.
+    public static let passphrase = SecretSource(what: "passphrase", flag: "--passphrase-file", environmentVariable: "ETRUST_PASSPHRASE")
+    /// A PKCS#12 password: --p12-password-file, or a prompt.
+    public static let p12Password = SecretSource(what: "PKCS#12 password", flag: "--p12-password-file", environmentVariable: nil)
+
+    public func read(file: String?) throws -> [UInt8] {
+        if let file {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw ETrustError.badInput("\(file): cannot read the \(what) file", code: .missingPassphrase)
+            }
+            var bytes = [UInt8](data)
+            while let last = bytes.last, last == 0x0a || last == 0x0d { bytes.removeLast() }
+            guard !bytes.isEmpty else { throw ETrustError.badInput("\(file): the \(what) file is empty", code: .missingPassphrase) }
+            return bytes
+        }
+        if let name = environmentVariable, let value = ProcessInfo.processInfo.environment[name], !value.isEmpty {
+            return Array(value.utf8)
+        }
+        if prompt, isatty(STDIN_FILENO) == 1, let p = getpass("\(what.prefix(1).uppercased() + what.dropFirst()): ") {
+            let bytes = Array(String(cString: p).utf8)
+            guard !bytes.isEmpty else { throw ETrustError.badInput("empty \(what)", code: .missingPassphrase) }
+            return bytes
+        }
+        let sources = [flag + " FILE"] + (environmentVariable.map { [$0] } ?? [])
+        throw ETrustError.badInput("a \(what) is needed: use \(sources.joined(separator: " or ")) (no terminal to prompt on)",
+                                   code: .missingPassphrase)
+    }
+
+    /// Reads the secret at most once, and only when first asked for.
+    public func lazy(file: String?) -> @Sendable () throws -> [UInt8] {
+        let cache = SecretCache()
+        let source = self
+        return { try cache.value { try source.read(file: file) } }
+    }
+}
+
+/// One secret read on first use.
+final class SecretCache: @unchecked Sendable {   // unchecked: the value is guarded by the lock
+    private let lock = NSLock()
+    private var secret: [UInt8]?
+
+    func value(_ read: () throws -> [UInt8]) throws -> [UInt8] {
+        lock.lock()
+        defer { lock.unlock() }
+        if let secret { return secret }
+        let s = try read()
+        secret = s
+        return s
+    }
+}

@@ -1,0 +1,155 @@
+import Foundation
+
+extension SQLiteStore {
+    /// Versioned migrations, applied in order, each in its own transaction.
+    static let migrations: [String] = [
+        """
+        CREATE TABLE cas (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            subject TEXT NOT NULL,
+            certificate BLOB NOT NULL,
+            key_ref TEXT NOT NULL,
+            parent TEXT REFERENCES cas(name),
+            profile TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        );
+        CREATE TABLE certificates (
+            id INTEGER PRIMARY KEY,
+            ca_id INTEGER NOT NULL REFERENCES cas(id),
+            serial TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            sans TEXT NOT NULL,
+            profile TEXT NOT NULL,
+            not_before INTEGER NOT NULL,
+            not_after INTEGER NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('valid', 'revoked')),
+            shard INTEGER NOT NULL DEFAULT 0,
+            der BLOB NOT NULL,
+            requester TEXT NOT NULL,
+            issued_at INTEGER NOT NULL,
+            revoked_at INTEGER,
+            revocation_reason INTEGER,
+            UNIQUE (ca_id, serial)
+        );
+        CREATE INDEX certificates_serial ON certificates(serial);
+        CREATE INDEX certificates_status_shard ON certificates(ca_id, status, shard);
+        CREATE INDEX certificates_not_after ON certificates(not_after);
+        CREATE INDEX certificates_issued_at ON certificates(issued_at);
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,          -- log index + 1, contiguous
+            time INTEGER NOT NULL,
+            type TEXT NOT NULL,
+            ca TEXT,
+            serial TEXT,
+            profile TEXT,
+            payload TEXT NOT NULL,           -- the leaf: canonical JSON with its index
+            leaf_hash BLOB NOT NULL          -- SHA-256(0x00 || payload), RFC 6962
+        );
+        CREATE INDEX events_serial ON events(serial);
+        CREATE INDEX events_time ON events(time);
+        -- Hashes of every perfect subtree of the Merkle log (level 0 = leaves): appends and
+        -- proofs read O(log n) of them.
+        CREATE TABLE audit_nodes (
+            level INTEGER NOT NULL,
+            idx INTEGER NOT NULL,
+            hash BLOB NOT NULL,
+            PRIMARY KEY (level, idx)
+        ) WITHOUT ROWID;
+        CREATE TABLE checkpoints (
+            id INTEGER PRIMARY KEY,
+            size INTEGER NOT NULL,
+            root BLOB NOT NULL,
+            note TEXT NOT NULL,
+            created_at INTEGER NOT NULL
+        );
+        """,
+        // 2: revocation details and CRLs.
+        """
+        ALTER TABLE certificates ADD COLUMN invalidity_date INTEGER;
+        ALTER TABLE certificates ADD COLUMN hold_released_at INTEGER;
+        -- When the status last changed (recorded time, not the stated revocation time): what a
+        -- delta CRL lists.
+        ALTER TABLE certificates ADD COLUMN changed_at INTEGER;
+        CREATE INDEX certificates_changed ON certificates(ca_id, changed_at);
+        -- One CRL number sequence per CA, shared by its full, shard and delta CRLs (RFC 5280
+        -- 5.2.3, 5.2.4). A number is committed before the CRL is signed, so never reused.
+        CREATE TABLE crl_numbers (
+            ca_id INTEGER PRIMARY KEY REFERENCES cas(id),
+            last_number INTEGER NOT NULL
+        );
+        CREATE TABLE crls (
+            id INTEGER PRIMARY KEY,
+            ca_id INTEGER NOT NULL REFERENCES cas(id),
+            number INTEGER NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('full', 'shard', 'delta')),
+            shard INTEGER,
+            base_number INTEGER,
+            this_update INTEGER NOT NULL,
+            next_update INTEGER NOT NULL,
+            entries INTEGER NOT NULL,
+            sha256 TEXT NOT NULL,
+            path TEXT NOT NULL,
+            UNIQUE (ca_id, number)
+        );
+        """,
+        // 3: a CRL counts as a delta base only once its file is in place.
+        """
+        ALTER TABLE crls ADD COLUMN published_at INTEGER;
+        UPDATE crls SET published_at = this_update;
+        """,
+        // 4: delegated OCSP signers and pre-signed OCSP responses (RFC 5019).
+        """
+        CREATE TABLE ocsp_signers (
+            id INTEGER PRIMARY KEY,
+            ca_id INTEGER NOT NULL REFERENCES cas(id),
+            serial TEXT NOT NULL,
+            certificate BLOB NOT NULL,
+            key_ref TEXT NOT NULL,
+            not_after INTEGER NOT NULL,
+            created_at INTEGER NOT NULL
+        );
+        CREATE TABLE ocsp_responses (
+            ca_id INTEGER NOT NULL REFERENCES cas(id),
+            serial TEXT NOT NULL,
+            der BLOB NOT NULL,
+            this_update INTEGER NOT NULL,
+            next_update INTEGER NOT NULL,
+            PRIMARY KEY (ca_id, serial)
+        ) WITHOUT ROWID;
+        """,
+
+        // 5: issuance intents (Boulder's order): the serial and the to-be-signed certificate are
+        // committed before the CA signs, so that a crash after signing never leaves a signature
+        // nobody recorded. An intent is completed with the certificate, or abandoned.
+        """
+        CREATE TABLE issuance_intents (
+            id INTEGER PRIMARY KEY,
+            ca_id INTEGER NOT NULL REFERENCES cas(id),
+            serial TEXT NOT NULL,
+            profile TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            tbs BLOB NOT NULL,
+            created_at INTEGER NOT NULL,
+            owner TEXT NOT NULL,             -- host:pid of the issuing process
+            state TEXT NOT NULL CHECK (state IN ('pending', 'completed', 'abandoned')),
+            closed_at INTEGER,
+            UNIQUE (ca_id, serial)
+        );
+        CREATE INDEX issuance_intents_pending ON issuance_intents(state) WHERE state = 'pending';
+        """,
+    ]
+
+    func migrate() throws {
+        try db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")
+        let applied = try db.prepare("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations").query().first?.int("v") ?? 0
+        for (i, sql) in SQLiteStore.migrations.enumerated() where Int64(i + 1) > applied {
+            try db.transaction {
+                try db.exec(sql)
+                try db.prepare("INSERT INTO schema_migrations(version, applied_at) VALUES (?, ?)")
+                    .run([.int(Int64(i + 1)), .int(Int64(Date().timeIntervalSince1970))])
+            }
+        }
+    }
+
+}
