@@ -42,7 +42,7 @@ let package = Package(
         ]),
         // What both executables share: the error-to-exit-code mapping and the secret reader.
         .target(name: "ETrustCommandLine", dependencies: [
-            "ETrustCore", "ETrustPolicy",
+            "ETrustCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "etrust-ocspd", dependencies: [

@@ -75,7 +75,7 @@ public final class CAManager {
         if case .refused(let rule, let reason) = profile.evaluate(facts) {
             let refusal = PolicyRefusal(profile: profile.name, rule: rule, reason: reason)
             try env.audit.log.append([.refusal(refusal, ca: r.parent ?? r.name, subject: subject, requester: env.requester, at: now)])
-            throw refusal
+            throw ETrustError.refused(refusal)
         }
         let selfSigner = try Signer(key: key)
         let signer: Signer = parentSigner ?? selfSigner
@@ -176,7 +176,7 @@ public final class CAManager {
         if case .refused(let rule, let reason) = profile.evaluate(facts) {
             let refusal = PolicyRefusal(profile: profile.name, rule: rule, reason: reason)
             try env.audit.log.append([.refusal(refusal, ca: caName, subject: theirs.subject, requester: env.requester, at: now)])
-            throw refusal
+            throw ETrustError.refused(refusal)
         }
         let signer = try env.keys.signer(for: caRecord)
         let issuerCert = caRecord.certificate

@@ -32,7 +32,7 @@ public final class Issuer {
 
     /// Issues one certificate: judge, build, lint, commit the intent, sign, commit the record,
     /// its audit event and the intent's completion together, then return it. A refusal is
-    /// logged and thrown as a `PolicyRefusal`.
+    /// logged and thrown as a refusal naming the profile and rule.
     public func issue(_ request: IssuanceRequest, ca caName: String, allowFromRoot: Bool = false) throws -> (Certificate, CertificateRecord) {
         let steps = try steps(ca: caName, profiles: [request.profile], allowFromRoot: allowFromRoot)
         let result: IssuanceResult
@@ -49,7 +49,7 @@ public final class Issuer {
         }
         switch result {
         case .issued(let c, let r): return (c, r)
-        case .refused(let profile, let rule, let reason): throw PolicyRefusal(profile: profile, rule: rule, reason: reason)
+        case .refused(let profile, let rule, let reason): throw ETrustError.refused(PolicyRefusal(profile: profile, rule: rule, reason: reason))
         case .failed(let e): throw e
         }
     }

@@ -43,8 +43,8 @@ public final class Revoker {
             throw ETrustError.refused("CA '\(caName)' has issued no certificate with serial \(serialHex)", code: .notFound)
         }
         if let allowed = env.profiles[record.profile]?.revocationReasons, !allowed.contains(reason) {
-            throw ETrustError.refused("profile '\(record.profile)' rule 'revocation.reasons': \(reason.name) is not allowed for its certificates",
-                                      code: .policyRefused)
+            throw ETrustError.refused(PolicyRefusal(profile: record.profile, rule: "revocation.reasons",
+                                                    reason: "\(reason.name) is not allowed for its certificates"))
         }
         if record.status == .revoked, let old = record.revocationReason.flatMap(RevocationReason.init(rawValue:)) {
             let supersedes = (reason == .keyCompromise && old != .keyCompromise) || (old == .certificateHold && reason != .certificateHold)

@@ -1,6 +1,5 @@
 import ArgumentParser
 import ETrustCore
-import ETrustPolicy
 import Foundation
 
 /// The one mapping from failures to the contract's exit codes, for both executables:
@@ -15,9 +14,8 @@ public enum CommandLineMain {
             try parsed.run()
             exit(0)
         } catch let e as ETrustError {
-            fail(name: name, message: e.reason, code: e.category.exitCode, category: category(e.category), json: json)
-        } catch let r as PolicyRefusal {
-            fail(name: name, message: r.description, code: 1, category: "refused", json: json, profile: r.profile, rule: r.rule)
+            fail(name: name, message: e.reason, code: e.category.exitCode, category: category(e.category), json: json,
+                 profile: e.profile, rule: e.rule)
         } catch let e as ExitCode {
             exit(e.rawValue)
         } catch {

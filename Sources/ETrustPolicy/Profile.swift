@@ -117,7 +117,7 @@ public enum Decision: Sendable, Equatable {
 
 /// A refusal by a rule of a profile, as a value: the CLI prints it, `--json` reports its
 /// profile and rule as fields, and the audit log records the same words.
-public struct PolicyRefusal: Error, Sendable, Equatable, CustomStringConvertible {
+public struct PolicyRefusal: Sendable, Equatable, CustomStringConvertible {
     public var profile: String
     public var rule: String
     public var reason: String
@@ -125,4 +125,14 @@ public struct PolicyRefusal: Error, Sendable, Equatable, CustomStringConvertible
         self.profile = profile; self.rule = rule; self.reason = reason
     }
     public var description: String { "profile '\(profile)' rule '\(rule)': \(reason)" }
+}
+
+extension ETrustError {
+    /// A refusal by a profile rule as the error the CLI maps to exit 1, carrying profile and rule.
+    public static func refused(_ r: PolicyRefusal, code: Code = .policyRefused) -> ETrustError {
+        var e = ETrustError(code, r.description, category: .refused)
+        e.profile = r.profile
+        e.rule = r.rule
+        return e
+    }
 }

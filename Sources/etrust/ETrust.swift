@@ -50,7 +50,7 @@ struct HomeOptions: ParsableArguments {
             result = try body(authority)
         } catch {
             if let e = error as? ETrustError, e.category == .refused { try? authority.checkpoint() }
-            if error is PolicyRefusal || error is ExitCode { try? authority.checkpoint() }
+            if error is ExitCode { try? authority.checkpoint() }
             throw error
         }
         do {

@@ -46,6 +46,10 @@ public struct ETrustError: Error, CustomStringConvertible, Sendable, Equatable {
     public var code: Code
     public var reason: String
     public var category: Category
+    /// For a refusal by a rule of a profile: the profile and the rule, as data, so that `--json`
+    /// and the audit log report them without parsing `reason`.
+    public var profile: String?
+    public var rule: String?
 
     public init(_ code: Code, _ reason: String, category: Category) {
         self.code = code
