@@ -31,43 +31,13 @@ public final class CAManager {
 
     /// Creates a self-signed root or a subordinate signed by `parent`. The key file, the record
     /// and the audit event are all in place before the certificate is published; on failure
-    /// nothing is left behind.
+    /// nothing is left behind. A subordinate's certificate is an issuance of its parent, with its
+    /// intent committed before the parent signs.
     @discardableResult
     public func createCA(_ r: CACreation) throws -> (record: CARecord, certificatePath: String) {
-        try CAManager.validateCAName(r.name)
-        guard r.keyStore == "file" else {
-            if r.keyStore.hasPrefix("pkcs11:") {
-                throw ETrustError.badInput("--key-store pkcs11: HSM keys are not supported by this build yet; use --key-store file", code: .unsupportedAlgorithm)
-            }
-            throw ETrustError.badInput("unknown key store '\(r.keyStore)' (file or pkcs11:URI)", code: .invalidArgument)
-        }
-        if try env.store.ca(named: r.name) != nil {
-            throw ETrustError.refused("a CA named '\(r.name)' already exists", code: .alreadyExists)
-        }
-        let subject = try DistinguishedName(parsing: r.subject)
-        let parentRecord = try r.parent.map { try env.ca($0) }
-        let profileName = r.profile ?? (r.parent == nil ? "root-ca" : "sub-ca")
-        let profile = try env.profile(profileName)
-        switch (profile.kind, parentRecord) {
-        case (.endEntity, _):
-            throw ETrustError.badInput("profile '\(profileName)' is not a CA profile", code: .invalidArgument)
-        case (.rootCA, .some):
-            throw ETrustError.badInput("profile '\(profileName)' is for self-signed roots; drop --parent or use a sub-CA profile", code: .invalidArgument)
-        case (.subCA, nil):
-            throw ETrustError.badInput("profile '\(profileName)' needs --parent", code: .invalidArgument)
-        default: break
-        }
+        let (subject, parentRecord, profile) = try checkCreation(r)
         let now = env.clock.now()
-        if let parentRecord {
-            if let bc = parentRecord.certificate.basicConstraints, let len = bc.pathLength, len == 0 {
-                throw ETrustError.refused("CA '\(parentRecord.name)' has pathLength 0 and cannot certify another CA", code: .policyRefused)
-            }
-            if parentRecord.certificate.notAfter < now {
-                throw ETrustError.refused("CA '\(parentRecord.name)' has expired", code: .policyRefused)
-            }
-        }
         let parentSigner: Signer? = try parentRecord.map { try env.keys.signer(for: $0) }
-
         let key = try PrivateKey.generate(r.key)
         let publicKey = try key.publicKey
         let facts = RequestFacts(subject: subject, subjectAltNames: [], publicKey: publicKey.kind, requestedExtensions: [],
@@ -94,40 +64,89 @@ public final class CAManager {
         if !findings.isEmpty {
             throw ETrustError.refused("pre-issuance lint failed: \(findings.map { $0.description }.joined(separator: "; "))", code: .lintFailed)
         }
+        let intents = try parentRecord.map { parent in
+            try issuer.recordIntents([ToBeSigned(caName: parent.name, tbs: tbs, tbsDER: try tbs.encode(), profile: profile.name,
+                                                 subject: subject, subjectAltNames: [], shard: 0, serialHex: Hex.encode(tbs.serial))], at: now)
+        } ?? []
         let certificate = try tbs.sign(with: signer)
-
-        let keyReference = try env.keys.store(key, name: r.name)
-        let record = CARecord(name: r.name, certificate: certificate, keyReference: keyReference, parent: r.parent,
-                              profile: profile.name, createdAt: now)
-        let events = [
-            AuditEvent(type: "key", time: now, ca: r.name, serialHex: nil, profile: nil,
-                       fields: ["action": "generated", "algorithm": r.key.rawValue, "store": "file",
-                                "spkiSHA256": Hex.encode(publicKey.spkiSHA256)]),
-            AuditEvent(type: "ca", time: now, ca: r.name, serialHex: certificate.serialHex, profile: profile.name,
-                       fields: ["action": "created", "subject": subject.description, "parent": r.parent ?? "",
-                                "certificateSHA256": Hex.encode(certificate.sha256Fingerprint), "requester": env.requester]),
-        ]
-        do {
-            let issued = parentRecord.map { parent in
-                CertificateRecord(ca: parent.name, serialHex: certificate.serialHex, subject: subject.description,
-                                  subjectAltNames: [], profile: profile.name, notBefore: certificate.notBefore,
-                                  notAfter: certificate.notAfter, der: certificate.der, requester: env.requester, issuedAt: now)
-            }
-            try env.store.transaction {
-                try env.store.insert(ca: record, issued: issued)
-                try env.audit.log.append(events)
-            }
-        } catch {
-            env.keys.discard(keyReference)
-            throw error
-        }
-        env.keys.remember(selfSigner, for: keyReference)
+        let record = try commitCA(r, certificate: certificate, key: key, profile: profile, parent: parentRecord, intents: intents, at: now)
+        env.keys.remember(selfSigner, for: record.keyReference)
         let pemPath = FilePath.join(env.home.certsDirectory, "\(r.name).pem")
         try AtomicFile.write(certificate.pem, to: pemPath)
         try AtomicFile.write(certificate.der, to: env.home.pubDirectory + "/ca/\(r.name).crt")
         return (record, pemPath)
     }
 
+    /// What `createCA` checks before it generates a key: the name, the key store, the profile's
+    /// kind against the parent, and the parent's path length and validity.
+    private func checkCreation(_ r: CACreation) throws -> (DistinguishedName, CARecord?, Profile) {
+        try CAManager.validateCAName(r.name)
+        guard r.keyStore == "file" else {
+            if r.keyStore.hasPrefix("pkcs11:") {
+                throw ETrustError.badInput("--key-store pkcs11: HSM keys are not supported by this build yet; use --key-store file", code: .unsupportedAlgorithm)
+            }
+            throw ETrustError.badInput("unknown key store '\(r.keyStore)' (file or pkcs11:URI)", code: .invalidArgument)
+        }
+        if try env.store.ca(named: r.name) != nil {
+            throw ETrustError.refused("a CA named '\(r.name)' already exists", code: .alreadyExists)
+        }
+        let subject = try DistinguishedName(parsing: r.subject)
+        let parentRecord = try r.parent.map { try env.ca($0) }
+        let profileName = r.profile ?? (r.parent == nil ? "root-ca" : "sub-ca")
+        let profile = try env.profile(profileName)
+        switch (profile.kind, parentRecord) {
+        case (.endEntity, _):
+            throw ETrustError.badInput("profile '\(profileName)' is not a CA profile", code: .invalidArgument)
+        case (.rootCA, .some):
+            throw ETrustError.badInput("profile '\(profileName)' is for self-signed roots; drop --parent or use a sub-CA profile", code: .invalidArgument)
+        case (.subCA, nil):
+            throw ETrustError.badInput("profile '\(profileName)' needs --parent", code: .invalidArgument)
+        default: break
+        }
+        if let parentRecord {
+            if let bc = parentRecord.certificate.basicConstraints, let len = bc.pathLength, len == 0 {
+                throw ETrustError.refused("CA '\(parentRecord.name)' has pathLength 0 and cannot certify another CA", code: .policyRefused)
+            }
+            if parentRecord.certificate.notAfter < env.clock.now() {
+                throw ETrustError.refused("CA '\(parentRecord.name)' has expired", code: .policyRefused)
+            }
+        }
+        return (subject, parentRecord, profile)
+    }
+
+    /// The new CA's key stored, then its record, its certificate as an issuance of the parent,
+    /// the audit events and the parent's intent completed, in one transaction; the key file is
+    /// removed again if that fails.
+    private func commitCA(_ r: CACreation, certificate: Certificate, key: PrivateKey, profile: Profile, parent: CARecord?,
+                          intents: [Int64], at now: Date) throws -> CARecord {
+        let keyReference = try env.keys.store(key, name: r.name)
+        let record = CARecord(name: r.name, certificate: certificate, keyReference: keyReference, parent: r.parent,
+                              profile: profile.name, createdAt: now)
+        let events = [
+            AuditEvent(type: "key", time: now, ca: r.name, serialHex: nil, profile: nil,
+                       fields: ["action": "generated", "algorithm": r.key.rawValue, "store": "file",
+                                "spkiSHA256": Hex.encode(try key.publicKey.spkiSHA256)]),
+            AuditEvent(type: "ca", time: now, ca: r.name, serialHex: certificate.serialHex, profile: profile.name,
+                       fields: ["action": "created", "subject": certificate.subject.description, "parent": r.parent ?? "",
+                                "certificateSHA256": Hex.encode(certificate.sha256Fingerprint), "requester": env.requester]),
+        ]
+        do {
+            let issued = parent.map { parent in
+                CertificateRecord(ca: parent.name, serialHex: certificate.serialHex, subject: certificate.subject.description,
+                                  subjectAltNames: [], profile: profile.name, notBefore: certificate.notBefore,
+                                  notAfter: certificate.notAfter, der: certificate.der, requester: env.requester, issuedAt: now)
+            }
+            try env.store.transaction {
+                try env.store.insert(ca: record, issued: issued)
+                try env.audit.log.append(events)
+                try env.store.close(intents: intents, state: .completed, at: now)
+            }
+        } catch {
+            env.keys.discard(keyReference)
+            throw error
+        }
+        return record
+    }
 
     /// The CA's certificate first, then its issuers up to the root.
     public func chain(of name: String) throws -> [Certificate] {

@@ -4,12 +4,12 @@ import Yams
 
 /// A strict view of a YAML node: every mapping states its allowed keys, and every error names the
 /// file, the line and the key path. Yams composes the node tree; this only walks it.
-struct StrictYAML {
+package struct StrictYAML {
     let node: Node
     let file: String
     let path: String
 
-    static func load(_ text: String, file: String) throws -> StrictYAML {
+    package static func load(_ text: String, file: String) throws -> StrictYAML {
         do {
             guard let node = try Yams.compose(yaml: text) else {
                 throw ETrustError(.invalidProfile, "\(file): empty document", category: .refused)
@@ -40,7 +40,7 @@ struct StrictYAML {
 
     var line: Int { (node.mark?.line ?? 0) }
 
-    func fail(_ message: String) -> ETrustError {
+    package func fail(_ message: String) -> ETrustError {
         ETrustError(.invalidProfile, "\(file):\(line): \(path.isEmpty ? "" : "'\(path)': ")\(message)", category: .refused)
     }
 
@@ -49,7 +49,7 @@ struct StrictYAML {
     }
 
     /// The mapping's entries, refusing keys not in `allowed` and duplicates.
-    func mapping(allowed: Set<String>) throws -> [String: StrictYAML] {
+    package func mapping(allowed: Set<String>) throws -> [String: StrictYAML] {
         guard case .mapping(let m) = node else { throw fail("expected a mapping") }
         var result: [String: StrictYAML] = [:]
         for (k, v) in m {
@@ -66,7 +66,7 @@ struct StrictYAML {
     }
 
     /// A mapping with arbitrary keys.
-    func entries() throws -> [(String, StrictYAML)] {
+    package func entries() throws -> [(String, StrictYAML)] {
         guard case .mapping(let m) = node else { throw fail("expected a mapping") }
         return try m.map { k, v in
             guard let key = k.string else { throw fail("mapping key is not a string") }
@@ -74,39 +74,39 @@ struct StrictYAML {
         }
     }
 
-    func sequence() throws -> [StrictYAML] {
+    package func sequence() throws -> [StrictYAML] {
         guard case .sequence(let s) = node else { throw fail("expected a list") }
         return s.enumerated().map { i, n in child(n, "\(i)") }
     }
 
-    func string() throws -> String {
+    package func string() throws -> String {
         guard case .scalar(let s) = node else { throw fail("expected a string") }
         return s.string
     }
 
-    func int(min: Int = Int.min, max: Int = Int.max) throws -> Int {
+    package func int(min: Int = Int.min, max: Int = Int.max) throws -> Int {
         guard case .scalar = node, let v = node.int else { throw fail("expected an integer") }
         guard v >= min, v <= max else { throw fail("must be between \(min) and \(max)") }
         return v
     }
 
-    func bool() throws -> Bool {
+    package func bool() throws -> Bool {
         guard case .scalar = node, let v = node.bool else { throw fail("expected true or false") }
         return v
     }
 
-    func strings() throws -> [String] {
+    package func strings() throws -> [String] {
         if case .scalar = node { return [try string()] }
         return try sequence().map { try $0.string() }
     }
 
-    func duration() throws -> ValidityDuration {
+    package func duration() throws -> ValidityDuration {
         do { return try ValidityDuration(parsing: try string()) } catch let e as ETrustError where e.code != .invalidProfile {
             throw fail(e.reason)
         }
     }
 
-    func oid() throws -> String {
+    package func oid() throws -> String {
         let s = try string()
         let parts = s.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count >= 2, parts.allSatisfy({ !$0.isEmpty && $0.allSatisfy(\.isNumber) }) else {
@@ -115,12 +115,12 @@ struct StrictYAML {
         return s
     }
 
-    func regex() throws -> NSRegularExpression {
+    package func regex() throws -> NSRegularExpression {
         let s = try string()
         do { return try NSRegularExpression(pattern: s) } catch { throw fail("invalid regular expression '\(s)'") }
     }
 
-    func date() throws -> Date {
+    package func date() throws -> Date {
         let s = try string()
         if let d = try? RFC3339.parse(s) { return d }
         if let d = try? RFC3339.parse(s + "T00:00:00Z") { return d }

@@ -1,4 +1,5 @@
 import ETrustCore
+import ETrustPolicy
 import Foundation
 
 /// `etrust.yaml` in a CA home, decoded strictly like the profiles.

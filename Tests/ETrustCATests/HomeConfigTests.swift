@@ -1,4 +1,5 @@
 import ETrustCore
+import ETrustCA
 import ETrustPolicy
 import ETrustTestSupport
 import Foundation
