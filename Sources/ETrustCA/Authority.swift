@@ -12,10 +12,9 @@ public final class Authority {
     public let store: SQLiteStore
     public let clock: ETrustClock
     public let profiles: [String: Profile]
-    let passphrase: () throws -> [UInt8]
+    package let passphrase: () throws -> [UInt8]
     var signers: [String: Signer] = [:]
     var cachedAuditSigner: (Signer, [UInt8])?
-    var ocspSignerKeys: [String: PrivateKey] = [:]
     public var requester: String
 
     public init(home: Home, clock: ETrustClock = SystemClock(), passphrase: @escaping () throws -> [UInt8]) throws {

@@ -3,6 +3,7 @@ import ETrustCore
 import ETrustOCSP
 import ETrustStore
 import ETrustTestSupport
+import ETrustValidation
 import Foundation
 import Testing
 
@@ -30,7 +31,7 @@ struct AnswerSourceTests {
         #expect(try status(good, f, f.good, request: goodReq) == .good)
         let next = try #require(good.nextUpdate)
         let this = try #require(good.thisUpdate)
-        #expect(abs(next.timeIntervalSince(this) - Authority.ocspResponseValidity) < 2)
+        #expect(abs(next.timeIntervalSince(this) - OCSPSigning.responseValidity) < 2)
 
         let record = try #require(try f.authority.store.certificate(ca: "issuing", serialHex: f.revoked.serialHex))
         let revReq = try OCSPClient.request(for: f.revoked, issuer: f.issuing, nonce: true)

@@ -3,10 +3,11 @@ import ETrustCore
 import ETrustOCSP
 import ETrustStore
 import ETrustTestSupport
+import ETrustValidation
 import Foundation
 import Testing
 
-/// The delegated OCSP signer of each CA (Authority.ocspSigner): profile ocsp-signing, issued once,
+/// The delegated OCSP signer of each CA (OCSPSigning.signer): profile ocsp-signing, issued once,
 /// audited, rotated past half its validity, and used by the responder after rotation.
 @Suite("Delegated OCSP signers")
 struct OCSPSignerTests {
@@ -28,14 +29,15 @@ struct OCSPSignerTests {
         #expect(r.output.contains("\(f.goodPath): good"), "\(r.output)")
     }
 
-    @Test("ocspSigner issues an ocsp-signing certificate per CA (EKU OCSPSigning, ocspNoCheck), audited; a second call returns it")
+    @Test("OCSPSigning.signer issues an ocsp-signing certificate per CA (EKU OCSPSigning, ocspNoCheck), audited; a second call returns it")
     func issuedOncePerCA() throws {
         let f = try OT.fixture(revoke: false)
         defer { OT.cleanUp(f) }
         let a = f.authority
         for (caName, caCert) in [("issuing", f.issuing), ("root", f.root)] {
             #expect(try signerEvents(a, ca: caName).isEmpty)
-            let (cert, key) = try a.ocspSigner(ca: caName)
+            let signing = OCSPSigning(authority: a)
+            let (cert, key) = try signing.signer(ca: caName)
             #expect(cert.issuer == caCert.subject, "\(caName)")
             #expect(try cert.isSigned(by: try caCert.publicKey), "\(caName)")
             #expect(try key.subjectPublicKeyInfo == cert.subjectPublicKeyInfo, "\(caName): the key is the certificate's")
@@ -57,16 +59,16 @@ struct OCSPSignerTests {
             #expect(payload["certificateSHA256"] as? String == Hex.encode(cert.sha256Fingerprint), "\(payload)")
             #expect(payload["action"] as? String == "rotated" || payload["action"] as? String == "issued", "\(payload)")
 
-            let (again, againKey) = try a.ocspSigner(ca: caName)
+            let (again, againKey) = try signing.signer(ca: caName)
             #expect(again.der == cert.der, "\(caName): a second call issued another signer")
             #expect(try againKey.subjectPublicKeyInfo == cert.subjectPublicKeyInfo)
             #expect(try signerEvents(a, ca: caName).count == 1)
             // Another process (another Authority) sees the same signer.
-            #expect(try OT.authority(f.home).ocspSigner(ca: caName).certificate.der == cert.der)
+            #expect(try OCSPSigning(authority: OT.authority(f.home)).signer(ca: caName).certificate.der == cert.der)
         }
         // openssl agrees on the purpose.
         let path = f.work + "/signer.pem"
-        try a.ocspSigner(ca: "issuing").certificate.pem.write(toFile: path, atomically: true, encoding: .utf8)
+        try OCSPSigning(authority: a).signer(ca: "issuing").certificate.pem.write(toFile: path, atomically: true, encoding: .utf8)
         let purpose = try OT.openssl(["verify", "-CAfile", f.rootPath, "-untrusted", f.issuingPath, "-purpose", "ocsphelper", path])
         #expect(purpose.status == 0, "\(purpose.output)")
         let text = try OT.openssl(["x509", "-in", path, "-noout", "-text"])
@@ -81,11 +83,11 @@ struct OCSPSignerTests {
     func rotation() throws {
         let f = try OT.fixture()
         defer { OT.cleanUp(f) }
-        let (old, _) = try f.authority.ocspSigner(ca: "issuing")
+        let (old, _) = try OCSPSigning(authority: f.authority).signer(ca: "issuing")
         let lifetime = old.notAfter.timeIntervalSince(old.notBefore)
         let later = FixedClock(old.notBefore.addingTimeInterval(lifetime * 0.6))
         let future = try OT.authority(f.home, clock: later)
-        let (new, newKey) = try future.ocspSigner(ca: "issuing")
+        let (new, newKey) = try OCSPSigning(authority: future).signer(ca: "issuing")
         #expect(new.der != old.der, "no rotation past half the validity")
         #expect(new.serialHex != old.serialHex)
         #expect(try newKey.subjectPublicKeyInfo == new.subjectPublicKeyInfo)
@@ -94,7 +96,7 @@ struct OCSPSignerTests {
         #expect(events.count == 2, "\(events.map(\.payload))")
         #expect(events.last?.serialHex == new.serialHex)
         // Stable again after the rotation.
-        #expect(try future.ocspSigner(ca: "issuing").certificate.der == new.der)
+        #expect(try OCSPSigning(authority: future).signer(ca: "issuing").certificate.der == new.der)
         #expect(try signerEvents(future, ca: "issuing").count == 2)
 
         // A responder running at that time signs with the new signer.
@@ -115,7 +117,7 @@ struct OCSPSignerTests {
     func rotationOnRefresh() throws {
         let f = try OT.fixture(revoke: false)
         defer { OT.cleanUp(f) }
-        let (old, _) = try f.authority.ocspSigner(ca: "issuing")
+        let (old, _) = try OCSPSigning(authority: f.authority).signer(ca: "issuing")
         let lifetime = old.notAfter.timeIntervalSince(old.notBefore)
         // A clock that moves: now, then past half the signer's validity.
         let clock = MovableClock(Date())

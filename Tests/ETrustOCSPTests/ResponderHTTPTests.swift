@@ -2,6 +2,7 @@ import ETrustCA
 import ETrustCore
 import ETrustOCSP
 import ETrustTestSupport
+import ETrustValidation
 import Foundation
 import Testing
 
@@ -212,7 +213,7 @@ struct ResponderHTTPTests {
         let maxAge = cacheControl.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             .first { $0.hasPrefix("max-age=") }.flatMap { Int($0.dropFirst(8)) }
         let age = try #require(maxAge, "Cache-Control: \(cacheControl)")
-        #expect(age > 0 && age <= Int(Authority.ocspResponseValidity), "max-age=\(age)")
+        #expect(age > 0 && age <= Int(OCSPSigning.responseValidity), "max-age=\(age)")
         let lastModified = try #require(first.headers["last-modified"], "\(first.headers)")
         let expires = try #require(first.headers["expires"], "\(first.headers)")
         let etag = try #require(first.headers["etag"], "\(first.headers)")

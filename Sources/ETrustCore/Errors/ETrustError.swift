@@ -46,6 +46,9 @@ public struct ETrustError: Error, CustomStringConvertible, Sendable, Equatable {
     public var code: Code
     public var reason: String
     public var category: Category
+    /// For a failed OpenSSL call: which call, and the drained error queue as structured entries.
+    /// Not part of equality (two failures of the same kind are the same error).
+    public var openSSL: OpenSSLFailure?
 
     public init(_ code: Code, _ reason: String, category: Category) {
         self.code = code
@@ -64,4 +67,14 @@ public struct ETrustError: Error, CustomStringConvertible, Sendable, Equatable {
     }
 
     public var description: String { reason }
+
+    public static func == (a: ETrustError, b: ETrustError) -> Bool {
+        a.code == b.code && a.reason == b.reason && a.category == b.category
+    }
+}
+
+/// The OpenSSL function etrust called and what OpenSSL's error queue held after it failed.
+public struct OpenSSLFailure: Sendable, Equatable {
+    public var call: String
+    public var entries: [OpenSSLErrorEntry]
 }
