@@ -80,7 +80,7 @@ public struct ValidationResult: Sendable {
 
 /// One call that says whether a certificate is valid for a purpose, at a time, under a policy,
 /// and why not. Anchors, intermediates and CRLs are parsed once per Validator and reused.
-public final class Validator: @unchecked Sendable {
+public final class Validator: Sendable {
     public let trust: TrustStore
     public let intermediates: [Certificate]
     let untrusted: UntrustedCertificates
