@@ -117,6 +117,8 @@ public final class Validator: Sendable {
         self.crlSources = crlSources
     }
 
+    // One piece (about 90 lines): the steps (issuer chasing, path, per-certificate revocation,
+    // assurance) share the result being built and the order is the validation algorithm itself.
     public func validate(_ certificate: Certificate, _ request: ValidationRequest) throws -> ValidationResult {
         var parameters = request.parameters
         let time = parameters.time ?? Date()

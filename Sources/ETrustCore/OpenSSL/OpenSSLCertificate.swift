@@ -119,7 +119,8 @@ package final class OpenSSLCertificateStack: @unchecked Sendable {
                 guard etrust_sk_X509_push(stack, p) > 0 else { X509_free(p); return false }
                 return true
             }
-            guard pushed else { etrust_sk_X509_pop_free(stack); throw ETrustError.openSSL("sk_X509_push") }
+            // On failure deinit frees the stack (the object is fully initialized).
+            guard pushed else { throw ETrustError.openSSL("sk_X509_push") }
         }
     }
 

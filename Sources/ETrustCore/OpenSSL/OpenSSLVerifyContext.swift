@@ -87,7 +87,7 @@ package final class OpenSSLPolicySet: @unchecked Sendable {
         for oid in oids {
             guard let obj = OBJ_txt2obj(oid, 1) else {
                 clearOpenSSLErrors()
-                etrust_sk_ASN1_OBJECT_pop_free(stack)
+                // deinit frees the stack (the object is fully initialized).
                 throw ETrustError.badInput("'\(oid)' is not a policy OID", code: .invalidArgument)
             }
             _ = etrust_sk_ASN1_OBJECT_push(stack, obj)
