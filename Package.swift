@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "etrust",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "etrust", targets: ["etrust"]),
         .executable(name: "etrust-ocspd", targets: ["etrust-ocspd"]),
@@ -36,6 +36,7 @@ let package = Package(
         .target(name: "ETrustOCSP", dependencies: [
             "ETrustCA", "ETrustCore", "ETrustStore",
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
@@ -55,11 +56,11 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "ETrustTestSupport", dependencies: ["ETrustCA", "ETrustValidation"], path: "Tests/ETrustTestSupport"),
-        .testTarget(name: "ETrustCoreTests", dependencies: ["ETrustCore", "ETrustTestSupport", "COpenSSL"]),
+        .testTarget(name: "ETrustCoreTests", dependencies: ["ETrustCore", "ETrustTestSupport"]),
         .testTarget(name: "ETrustPolicyTests", dependencies: ["ETrustPolicy", "ETrustTestSupport"]),
         .testTarget(name: "ETrustCATests", dependencies: ["ETrustCA", "ETrustAudit", "ETrustPolicy", "ETrustStore", "ETrustTestSupport"]),
         .testTarget(name: "ETrustAuditTests", dependencies: ["ETrustAudit", "ETrustCA", "ETrustStore", "ETrustTestSupport"]),
-        .testTarget(name: "ETrustRevocationTests", dependencies: ["ETrustCA", "ETrustCore", "ETrustStore", "ETrustTestSupport", "COpenSSL"]),
+        .testTarget(name: "ETrustRevocationTests", dependencies: ["ETrustCA", "ETrustCore", "ETrustStore", "ETrustTestSupport"]),
         .testTarget(name: "ETrustValidationTests", dependencies: ["ETrustValidation", "ETrustCA", "ETrustCore", "ETrustTestSupport"]),
         .testTarget(name: "ETrustOCSPTests", dependencies: ["ETrustOCSP", "ETrustAudit", "ETrustCA", "ETrustCore", "ETrustStore", "ETrustValidation", "ETrustTestSupport"]),
         .testTarget(name: "ETrustTrustFrameworkTests", dependencies: ["ETrustValidation", "ETrustCA", "ETrustCore", "ETrustTestSupport"]),

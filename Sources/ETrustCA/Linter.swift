@@ -44,8 +44,8 @@ public enum Linter {
         // RFC 5280 4.2.1.9 / 4.2.1.3, judged on the certificate being built, not on the profile.
         let bc = byOID[ExtensionOID.basicConstraints]
         let ku = byOID[ExtensionOID.keyUsage]
-        let isCA = bc.flatMap { Extension.decodeBasicConstraints($0.value) }?.ca ?? false
-        let bits = ku.flatMap { Extension.decodeKeyUsage($0.value) } ?? []
+        let isCA = bc?.basicConstraints?.ca ?? false
+        let bits = ku?.keyUsage ?? []
         if profile.isCA != isCA { fail("profile.basicConstraints", "cA is \(isCA) but the profile is \(profile.kind.rawValue)") }
         if isCA {
             if bc == nil || !bc!.critical { fail("rfc5280.basicConstraints", "a CA certificate needs a critical basicConstraints") }
@@ -68,13 +68,13 @@ public enum Linter {
             if isCA { fail("rfc5280.subject", "a CA certificate needs a subject") }
             if san == nil || !san!.critical { fail("rfc5280.subjectAltName", "an empty subject needs a critical subjectAltName") }
         }
-        if let san, (try? GeneralName.parseSequence(ArraySlice(san.value)))?.isEmpty ?? true {
+        if let san, san.subjectAltNames?.isEmpty ?? true {
             fail("rfc5280.subjectAltName", "subjectAltName must hold at least one name")
         }
 
         // CA/B Forum BR 7.1.4.3: a subject CN of a TLS server certificate is one of its SANs.
         if profile.extendedKeyUsage.contains("1.3.6.1.5.5.7.3.1") {
-            let names = san.flatMap { try? GeneralName.parseSequence(ArraySlice($0.value)) } ?? []
+            let names = san?.subjectAltNames ?? []
             if names.isEmpty { fail("cabf.subjectAltName", "a TLS server certificate needs a subjectAltName") }
             for cn in tbs.subject.values(ofName: "CN") where !names.contains(where: { $0.value.lowercased() == cn.lowercased() }) {
                 fail("cabf.commonName", "CN=\(cn) is not one of the subjectAltName values")

@@ -2,6 +2,8 @@ import ETrustCA
 import ETrustCore
 import ETrustStore
 import Foundation
+import NIOConcurrencyHelpers
+import Synchronization
 
 /// What the responder does with a serial its CA never issued (RFC 6960 2.2).
 public enum UnknownSerialPolicy: String, Sendable {
@@ -42,6 +44,8 @@ public struct OCSPAnswer: Sendable {
 /// The answer path as a stack of sources (Boulder): a filter (is the issuer one of ours? else
 /// unauthorized) -> pre-signed responses kept in memory as bytes -> a live signer (requests
 /// with a nonce, several certificates, or SHA-256 CertIDs). Testable without a socket.
+// @unchecked Sendable: `authority`, `signing`, `lastRefresh` and `lastIssuedID` are touched only under
+// `lock`; `issuers` and `cache` live in the `shared` box.
 public final class OCSPAnswerSource: @unchecked Sendable {
     struct Issuer {
         let name: String
@@ -59,16 +63,20 @@ public final class OCSPAnswerSource: @unchecked Sendable {
         let outcome: OCSPAnswer.Outcome
     }
 
+    /// The issuers answered for and the responses kept in memory.
+    struct Shared {
+        var issuers: [Issuer] = []
+        var cache: [String: Cached] = [:]
+    }
+
     let authority: Authority
     /// Each CA's delegated responder and the pre-signing (under `lock`).
     let signing: OCSPSigning
     let configuration: ResponderConfiguration
     /// Guards `authority` (one SQLite connection) and signing state.
-    private let lock = NSLock()
-    /// Guards `issuers` and `cache`: many readers (the answer path), rare writers.
-    private let cacheLock = ReadWriteLock()
-    private var issuers: [Issuer] = []
-    private var cache: [String: Cached] = [:]
+    private let lock = NIOLock()
+    /// Guards `issuers` and `cache`; held briefly (lookups and stores, never while signing).
+    private let shared = NIOLockedValueBox(Shared())
     private var lastRefresh: Date
     /// Per CA, the newest certificate row already pre-signed (new issuance is signed ahead of
     /// the first question).
@@ -85,7 +93,7 @@ public final class OCSPAnswerSource: @unchecked Sendable {
         try loadIssuers()
         // Responses pre-signed earlier (by etrust at issuance or revocation, or by this daemon)
         // are served as stored bytes.
-        for issuer in issuers {
+        for issuer in shared.withLockedValue({ $0.issuers }) {
             var loaded: [PresignedResponse] = []
             try authority.store.forEachPresigned(ca: issuer.name) { r in
                 if r.nextUpdate > lastRefresh { loaded.append(r) }
@@ -96,7 +104,8 @@ public final class OCSPAnswerSource: @unchecked Sendable {
                 guard let status = try authority.store.ocspStatus(ca: issuer.name, serialHex: r.serialHex) else { continue }
                 var c = cached(r)
                 if status.revoked { c = Cached(der: c.der, thisUpdate: c.thisUpdate, nextUpdate: c.nextUpdate, etag: c.etag, outcome: .revoked) }
-                cache[key(issuer.name, r.serialHex)] = c
+                let entry = c
+                shared.withLockedValue { $0.cache[key(issuer.name, r.serialHex)] = entry }
             }
         }
     }
@@ -109,7 +118,7 @@ public final class OCSPAnswerSource: @unchecked Sendable {
             list.append(Issuer(name: ca.name, certificate: ca.certificate, sha1: hashes.sha1, sha256: hashes.sha256,
                                signerCertificate: cert, signerKey: key))
         }
-        issuers = list
+        shared.withLockedValue { $0.issuers = list }
     }
 
     private func key(_ ca: String, _ serial: String) -> String { ca + "|" + serial }
@@ -119,7 +128,7 @@ public final class OCSPAnswerSource: @unchecked Sendable {
                outcome: .good)
     }
 
-    private func issuer(for q: OCSPResponder.Query) -> Int? {
+    private func issuer(for q: OCSPResponder.Query, in issuers: [Issuer]) -> Int? {
         issuers.firstIndex { i in
             (q.hashAlgorithm == "1.3.14.3.2.26" && q.issuerNameHash == i.sha1.name && q.issuerKeyHash == i.sha1.key)
                 || (q.hashAlgorithm == "2.16.840.1.101.3.4.2.1" && q.issuerNameHash == i.sha256.name && q.issuerKeyHash == i.sha256.key)
@@ -135,11 +144,11 @@ public final class OCSPAnswerSource: @unchecked Sendable {
         let now = authority.clock.now()
         // The hot path: RFC 5019 form (one SHA-1 CertID, no nonce) answered from pre-signed bytes
         // under a read lock, no signing and no database.
-        let (issuerIndex, hit): (Int?, Cached?) = cacheLock.read {
-            let indices = request.queries.map(issuer(for:))
+        let (issuerIndex, hit): (Int?, Cached?) = shared.withLockedValue { state in
+            let indices = request.queries.map { issuer(for: $0, in: state.issuers) }
             guard let first = indices.first ?? nil, indices.allSatisfy({ $0 == first }) else { return (nil, nil) }
             if request.queries.count == 1, !request.hasNonce, request.queries[0].hashAlgorithm == "1.3.14.3.2.26",
-               let c = cache[key(issuers[first].name, serials[0])], c.nextUpdate > now {
+               let c = state.cache[key(state.issuers[first].name, serials[0])], c.nextUpdate > now {
                 return (first, c)
             }
             return (first, nil)
@@ -152,9 +161,12 @@ public final class OCSPAnswerSource: @unchecked Sendable {
             return OCSPAnswer(body: c.der, outcome: c.outcome, thisUpdate: c.thisUpdate, nextUpdate: c.nextUpdate, etag: c.etag,
                               fromCache: true, serials: serials)
         }
-        lock.lock()
-        defer { lock.unlock() }
-        let issuer = cacheLock.read { issuers[first] }
+        return lock.withLock { sign(request, issuerIndex: first, serials: serials, now: now) }
+    }
+
+    /// The live signer (under `lock`): statuses from the database, one signed response.
+    private func sign(_ request: OCSPResponder.ParsedRequest, issuerIndex first: Int, serials: [String], now: Date) -> OCSPAnswer {
+        let issuer = shared.withLockedValue { $0.issuers[first] }
         do {
             var answers: [OCSPResponder.Answer] = []
             var outcome = OCSPAnswer.Outcome.good
@@ -186,7 +198,7 @@ public final class OCSPAnswerSource: @unchecked Sendable {
             if request.queries.count == 1, !request.hasNonce, request.queries[0].hashAlgorithm == "1.3.14.3.2.26", !extended {
                 // Keep it for the next asker, and in the database for the next start.
                 let entry = Cached(der: body, thisUpdate: now, nextUpdate: next, etag: etag, outcome: outcome)
-                cacheLock.write { cache[key(issuer.name, serials[0])] = entry }
+                shared.withLockedValue { $0.cache[key(issuer.name, serials[0])] = entry }
                 try? authority.store.save(presigned: [PresignedResponse(serialHex: serials[0], der: body, thisUpdate: now, nextUpdate: next)],
                                           ca: issuer.name)
             }
@@ -199,30 +211,32 @@ public final class OCSPAnswerSource: @unchecked Sendable {
     /// Picks up revocations made by another process (changed_at) and re-signs them, renews
     /// responses past half their validity, and rotates signers that are due.
     public func refresh() throws {
-        lock.lock()
-        defer { lock.unlock() }
+        try lock.withLock { try refreshLocked() }
+    }
+
+    private func refreshLocked() throws {
         let now = authority.clock.now()
         // Overlap by a second: changed_at has one-second resolution.
         let since = lastRefresh.addingTimeInterval(-1)
         lastRefresh = now
-        let current = cacheLock.read { issuers }
+        let current = shared.withLockedValue { $0.issuers }
         for (index, issuer) in current.enumerated() {
             let (cert, signerKey) = try signing.signer(ca: issuer.name)
             if cert.der != issuer.signerCertificate.der {
-                cacheLock.write {
-                    issuers[index].signerCertificate = cert
-                    issuers[index].signerKey = signerKey
-                    cache = cache.filter { !$0.key.hasPrefix(issuer.name + "|") }
+                shared.withLockedValue { state in
+                    state.issuers[index].signerCertificate = cert
+                    state.issuers[index].signerKey = signerKey
+                    state.cache = state.cache.filter { !$0.key.hasPrefix(issuer.name + "|") }
                 }
             }
             var due = try authority.store.changedSerials(ca: issuer.name, since: since)
             // Certificates issued since the last look (by `etrust issue` in another process).
             let issued = try authority.store.certificatesIssued(ca: issuer.name, afterID: lastIssuedID[issuer.name] ?? 0, limit: 10_000)
             if let last = issued.last { lastIssuedID[issuer.name] = last.id }
-            let known = cacheLock.read { Set(cache.keys) }
+            let known = shared.withLockedValue { Set($0.cache.keys) }
             due += issued.map(\.serial).filter { !known.contains(key(issuer.name, $0)) }
-            cacheLock.read {
-                for (k, c) in cache where k.hasPrefix(issuer.name + "|") {
+            shared.withLockedValue { state in
+                for (k, c) in state.cache where k.hasPrefix(issuer.name + "|") {
                     if now >= c.thisUpdate.addingTimeInterval(c.nextUpdate.timeIntervalSince(c.thisUpdate) / 2) {
                         due.append(String(k.dropFirst(issuer.name.count + 1)))
                     }
@@ -235,7 +249,7 @@ public final class OCSPAnswerSource: @unchecked Sendable {
                     c = Cached(der: c.der, thisUpdate: c.thisUpdate, nextUpdate: c.nextUpdate, etag: c.etag, outcome: .revoked)
                 }
                 let entry = c
-                cacheLock.write { cache[key(issuer.name, r.serialHex)] = entry }
+                shared.withLockedValue { $0.cache[key(issuer.name, r.serialHex)] = entry }
                 counters.signed()
             }
         }
@@ -243,36 +257,18 @@ public final class OCSPAnswerSource: @unchecked Sendable {
 
     /// Signs a checkpoint of the audit log if it grew (signer rotations, renewals).
     public func checkpoint() {
-        lock.lock()
-        defer { lock.unlock() }
-        _ = try? authority.checkpoint()
+        lock.withLock { _ = try? authority.checkpoint() }
     }
 
-    public var cachedResponses: Int { cacheLock.read { cache.count } }
+    public var cachedResponses: Int { shared.withLockedValue { $0.cache.count } }
 }
 
-/// pthread read-write lock: the answer path only reads.
-final class ReadWriteLock: @unchecked Sendable {
-    private var rw = pthread_rwlock_t()
-    init() { pthread_rwlock_init(&rw, nil) }
-    deinit { pthread_rwlock_destroy(&rw) }
-    func read<R>(_ body: () throws -> R) rethrows -> R {
-        pthread_rwlock_rdlock(&rw)
-        defer { pthread_rwlock_unlock(&rw) }
-        return try body()
-    }
-    func write<R>(_ body: () throws -> R) rethrows -> R {
-        pthread_rwlock_wrlock(&rw)
-        defer { pthread_rwlock_unlock(&rw) }
-        return try body()
-    }
-}
-
-final class Counters: @unchecked Sendable {
-    private let lock = NSLock()
-    private var h = 0, s = 0
-    var hits: Int { lock.lock(); defer { lock.unlock() }; return h }
-    var signatures: Int { lock.lock(); defer { lock.unlock() }; return s }
-    func hit() { lock.lock(); h += 1; lock.unlock() }
-    func signed() { lock.lock(); s += 1; lock.unlock() }
+/// Hit and signature counts for metrics.
+final class Counters: Sendable {
+    private let h = Atomic<Int>(0)
+    private let s = Atomic<Int>(0)
+    var hits: Int { h.load(ordering: .relaxed) }
+    var signatures: Int { s.load(ordering: .relaxed) }
+    func hit() { h.add(1, ordering: .relaxed) }
+    func signed() { s.add(1, ordering: .relaxed) }
 }

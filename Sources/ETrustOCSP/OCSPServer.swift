@@ -1,5 +1,6 @@
 import ETrustCore
 import Foundation
+import Synchronization
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -7,6 +8,7 @@ import NIOPosix
 
 /// The etrust-ocspd HTTP server, built in a function of its configuration so that tests run it
 /// in-process on an ephemeral port. /ocsp is served by this lean handler (no router).
+// @unchecked Sendable: `channel` and `timers` are set by start() and cleared by stop(), which the owner calls in turn.
 public final class OCSPServer: @unchecked Sendable {
     public let source: OCSPAnswerSource
     public let configuration: ResponderConfiguration
@@ -80,6 +82,7 @@ public final class OCSPServer: @unchecked Sendable {
 
 /// The time a client has to send a whole request, from its first byte (a slow sender cannot
 /// hold a connection: the HTTP decoder emits nothing until the header block is complete).
+// @unchecked Sendable: used only on its connection's event loop.
 final class RequestClock: @unchecked Sendable {
     let timeout: TimeInterval
     var deadline: Scheduled<Void>?
@@ -93,6 +96,7 @@ final class RequestClock: @unchecked Sendable {
 }
 
 /// In front of the HTTP decoder: arms the request deadline on the first byte of each request.
+// @unchecked Sendable: a channel handler, used only on its channel's event loop.
 final class RequestDeadlineHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -111,17 +115,18 @@ final class RequestDeadlineHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 }
 
-final class InFlight: @unchecked Sendable {
-    private let lock = NSLock()
-    private var n = 0
-    var count: Int { lock.lock(); defer { lock.unlock() }; return n }
-    func enter() { lock.lock(); n += 1; lock.unlock() }
-    func leave() { lock.lock(); n -= 1; lock.unlock() }
+/// Requests being answered (stop() waits for them).
+final class InFlight: Sendable {
+    private let n = Atomic<Int>(0)
+    var count: Int { n.load(ordering: .sequentiallyConsistent) }
+    func enter() { n.add(1, ordering: .sequentiallyConsistent) }
+    func leave() { n.subtract(1, ordering: .sequentiallyConsistent) }
 }
 
 /// One connection: collects a request (bounded), answers it, keeps the connection alive when
 /// the client asks, and closes a client that takes longer than the header timeout to send a
 /// whole request (a slow sender cannot hold a connection open).
+// @unchecked Sendable: a channel handler, used only on its channel's event loop.
 final class OCSPHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart

@@ -1,8 +1,10 @@
 import Foundation
+import NIOConcurrencyHelpers
 
 /// Counters for /metrics (Prometheus text format 0.0.4), kept under one lock.
+// @unchecked Sendable: every counter is read and written under `lock`.
 public final class ResponderMetrics: @unchecked Sendable {
-    private let lock = NSLock()
+    private let lock = NIOLock()
     private var requests: [String: Int] = [:]            // by outcome
     private var http: [Int: Int] = [:]                   // by HTTP status
     private let buckets: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1]

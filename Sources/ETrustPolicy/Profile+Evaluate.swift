@@ -53,7 +53,7 @@ extension Profile {
     private func checkRequestedExtensions(_ r: RequestFacts) -> Decision? {
         for e in r.requestedExtensions where !copyRequestedExtensions.contains(e.oid) {
             if e.oid == ExtensionOID.basicConstraints {
-                let asksCA = e.value.count > 2 && e.value[2] == 0x01 && e.value.count > 4 && e.value[4] != 0
+                let asksCA = e.basicConstraints?.ca ?? false
                 if asksCA {
                     return .refused(rule: "copyFromRequest", reason: "the request asks for basicConstraints CA=true; the CA decides basicConstraints")
                 }

@@ -1,4 +1,3 @@
-import COpenSSL
 import ETrustCore
 import Foundation
 import Testing
@@ -128,13 +127,7 @@ struct ExtensionTests {
         #expect(ours.oid == Self.oid(ofExtensionNamed: c.opensslName))
     }
 
-    static func oid(ofExtensionNamed name: String) -> String {
-        let nid = OBJ_sn2nid(name) != NID_undef ? OBJ_sn2nid(name) : OBJ_ln2nid(name)
-        guard let obj = OBJ_nid2obj(nid) else { return "?" }
-        var buf = [CChar](repeating: 0, count: 80)
-        _ = OBJ_obj2txt(&buf, Int32(buf.count), obj, 1)
-        return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
+    static func oid(ofExtensionNamed name: String) -> String { OpenSSLReference.oid(ofExtensionNamed: name) }
 
     @Test("subjectKeyIdentifier equals OpenSSL's 'hash' (SHA-1 of the key BIT STRING)",
           arguments: [KeyAlgorithm.ecP256, .ecP384, .ed25519, .rsa2048])

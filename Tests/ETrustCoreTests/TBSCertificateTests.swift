@@ -1,4 +1,3 @@
-import COpenSSL
 import ETrustCore
 import Foundation
 import Testing
@@ -43,11 +42,11 @@ struct TBSCertificateTests {
         ]
     }
 
-    static func digest(for algorithm: KeyAlgorithm) -> OpaquePointer? {
+    static func digest(for algorithm: KeyAlgorithm) -> String? {
         switch algorithm {
-        case .ecP384: EVP_sha384()
+        case .ecP384: "SHA384"
         case .ed25519: nil
-        default: EVP_sha256()
+        default: "SHA256"
         }
     }
 
@@ -66,31 +65,18 @@ struct TBSCertificateTests {
 
         // The same certificate through OpenSSL's object model.
         let x = try OpenSSLCert()
-        #expect(X509_set_version(x.pointer, 2) == 1)
-        let bn = c.serial.withUnsafeBufferPointer { BN_bin2bn($0.baseAddress, Int32($0.count), nil) }
-        defer { BN_free(bn) }
-        let serial = BN_to_ASN1_INTEGER(bn, nil)
-        defer { ASN1_INTEGER_free(serial) }
-        #expect(X509_set_serialNumber(x.pointer, serial) == 1)
-        for (dn, set) in [(issuer, X509_set_issuer_name), (subject, X509_set_subject_name)] {
-            let name: OpaquePointer? = dn.der.withUnsafeBufferPointer { buf in
-                var p = buf.baseAddress
-                return d2i_X509_NAME(nil, &p, buf.count)
-            }
-            #expect(name != nil)
-            #expect(set(x.pointer, name) == 1)
-            X509_NAME_free(name)
-        }
+        try x.setVersion3()
+        try x.setSerial(c.serial)
+        try x.setIssuer(issuer)
+        try x.setSubject(subject)
         try x.setPublicKey(try OpenSSLKey.fromSPKI(try subjectKey.subjectPublicKeyInfo))
-        #expect(ASN1_TIME_set(X509_getm_notBefore(x.pointer), time_t(Self.notBefore.timeIntervalSince1970)) != nil)
-        #expect(ASN1_TIME_set(X509_getm_notAfter(x.pointer), time_t(c.notAfter.timeIntervalSince1970)) != nil)
+        try x.setValidity(notBefore: Self.notBefore, notAfter: c.notAfter)
         for e in exts { try x.add(e) }
         let pem = try issuerKey.encryptedPKCS8PEM(passphrase: Array(Self.passphrase.utf8), iterations: 1000)
         let osslIssuerKey = try OpenSSLKey.fromEncryptedPEM(pem, passphrase: Self.passphrase)
-        #expect(X509_sign(x.pointer, osslIssuerKey.pointer, Self.digest(for: c.issuerKey)) > 0, "\(opensslErrors())")
+        try x.sign(with: osslIssuerKey, digest: Self.digest(for: c.issuerKey))
 
-        var out: UnsafeMutablePointer<UInt8>? = nil
-        let theirs = try takeI2D(i2d_re_X509_tbs(x.pointer, &out), out, "i2d_re_X509_tbs")
+        let theirs = try x.tbsDER
         #expect(Hex.encode(ours) == Hex.encode(theirs))
 
         // Time types: UTCTime (0x17) through 2049, GeneralizedTime (0x18) from 2050 (RFC 5280 4.1.2.5).
@@ -100,8 +86,7 @@ struct TBSCertificateTests {
         #expect(contains(ours, [tag, len]))
 
         // OpenSSL's full certificate parses with our Certificate and its signature verifies under our key.
-        var certOut: UnsafeMutablePointer<UInt8>? = nil
-        let certDER = try takeI2D(i2d_X509(x.pointer, &certOut), certOut, "i2d_X509")
+        let certDER = try x.der
         let cert = try Certificate(der: certDER)
         #expect(Array(cert.tbsDER) == ours)
         #expect(cert.signatureAlgorithm == signer.algorithm)
@@ -117,13 +102,8 @@ struct TBSCertificateTests {
         // Our own signature over our TBS verifies with OpenSSL.
         let signed = try tbs.sign(with: signer)
         #expect(Array(signed.tbsDER) == ours)
-        let ourX509: OpaquePointer? = signed.der.withUnsafeBufferPointer { buf in
-            var p = buf.baseAddress
-            return d2i_X509(nil, &p, buf.count)
-        }
-        #expect(ourX509 != nil)
-        defer { X509_free(ourX509) }
-        #expect(X509_verify(ourX509, osslIssuerKey.pointer) == 1, "\(opensslErrors())")
+        let ourX509 = try OpenSSLCertificate(der: signed.der)
+        #expect(ourX509.verifySignature(with: osslIssuerKey.handle) == 1)
     }
 
     @Test("serial is encoded as a positive minimal INTEGER", arguments: [

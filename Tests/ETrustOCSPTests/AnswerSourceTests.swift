@@ -3,6 +3,7 @@ import ETrustCore
 import ETrustOCSP
 import ETrustStore
 import ETrustTestSupport
+import ETrustValidation
 import Foundation
 import Testing
 

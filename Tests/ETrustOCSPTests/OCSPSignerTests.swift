@@ -4,10 +4,11 @@ import ETrustCore
 import ETrustOCSP
 import ETrustStore
 import ETrustTestSupport
+import ETrustValidation
 import Foundation
 import Testing
 
-/// The delegated OCSP signer of each CA (Authority.ocspSigner): profile ocsp-signing, issued once,
+/// The delegated OCSP signer of each CA (OCSPSigning.signer): profile ocsp-signing, issued once,
 /// audited, rotated past half its validity, and used by the responder after rotation.
 @Suite("Delegated OCSP signers")
 struct OCSPSignerTests {
@@ -29,14 +30,15 @@ struct OCSPSignerTests {
         #expect(r.output.contains("\(f.goodPath): good"), "\(r.output)")
     }
 
-    @Test("ocspSigner issues an ocsp-signing certificate per CA (EKU OCSPSigning, ocspNoCheck), audited; a second call returns it")
+    @Test("OCSPSigning.signer issues an ocsp-signing certificate per CA (EKU OCSPSigning, ocspNoCheck), audited; a second call returns it")
     func issuedOncePerCA() throws {
         let f = try OT.fixture(revoke: false)
         defer { OT.cleanUp(f) }
         let a = f.authority
         for (caName, caCert) in [("issuing", f.issuing), ("root", f.root)] {
             #expect(try signerEvents(a, ca: caName).isEmpty)
-            let (cert, key) = try OCSPSigning(authority: a).signer(ca: caName)
+            let signing = OCSPSigning(authority: a)
+            let (cert, key) = try signing.signer(ca: caName)
             #expect(cert.issuer == caCert.subject, "\(caName)")
             #expect(try cert.isSigned(by: try caCert.publicKey), "\(caName)")
             #expect(try key.subjectPublicKeyInfo == cert.subjectPublicKeyInfo, "\(caName): the key is the certificate's")
@@ -58,7 +60,7 @@ struct OCSPSignerTests {
             #expect(payload["certificateSHA256"] as? String == Hex.encode(cert.sha256Fingerprint), "\(payload)")
             #expect(payload["action"] as? String == "rotated" || payload["action"] as? String == "issued", "\(payload)")
 
-            let (again, againKey) = try OCSPSigning(authority: a).signer(ca: caName)
+            let (again, againKey) = try signing.signer(ca: caName)
             #expect(again.der == cert.der, "\(caName): a second call issued another signer")
             #expect(try againKey.subjectPublicKeyInfo == cert.subjectPublicKeyInfo)
             #expect(try signerEvents(a, ca: caName).count == 1)

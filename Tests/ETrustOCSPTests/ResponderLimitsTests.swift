@@ -2,6 +2,7 @@ import ETrustCA
 import ETrustCore
 import ETrustOCSP
 import ETrustTestSupport
+import ETrustValidation
 import Foundation
 import Testing
 

@@ -1,162 +1,35 @@
-import COpenSSL
 import ETrustCA
 import ETrustCore
 import Foundation
 import Testing
 
-// MARK: OpenSSL, driven through its C API (independent of ETrustCore's DER writer)
-
-func sslErrors() -> String {
-    var parts: [String] = []
-    while true {
-        let e = ERR_get_error()
-        if e == 0 { break }
-        var buf = [CChar](repeating: 0, count: 256)
-        ERR_error_string_n(e, &buf, buf.count)
-        parts.append(String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
-    }
-    return parts.joined(separator: "; ")
-}
-
-func sslFailure(_ what: String) -> Rev.Failure { Rev.Failure("\(what): \(sslErrors())") }
-
-func takeDER(_ n: Int32, _ out: UnsafeMutablePointer<UInt8>?, _ what: String) throws -> [UInt8] {
-    guard n > 0, let out else { throw sslFailure(what) }
-    defer { etrust_openssl_free(out) }
-    return Array(UnsafeBufferPointer(start: out, count: Int(n)))
-}
-
-/// An EVP_PKEY made from one of our keys (through an encrypted PKCS#8 PEM OpenSSL decrypts).
-final class SSLKey {
-    let pointer: OpaquePointer
-    init(_ key: PrivateKey) throws {
-        let pem = try key.encryptedPKCS8PEM(passphrase: Array("pw".utf8), iterations: 1000)
-        let loaded: OpaquePointer? = pem.withCString { text in
-            "pw".withCString { pass in
-                guard let bio = BIO_new_mem_buf(text, -1) else { return nil }
-                defer { BIO_free(bio) }
-                return PEM_read_bio_PrivateKey(bio, nil, nil, UnsafeMutableRawPointer(mutating: pass))
-            }
-        }
-        guard let loaded else { throw sslFailure("PEM_read_bio_PrivateKey") }
-        pointer = loaded
-    }
-    deinit { EVP_PKEY_free(pointer) }
-}
+// MARK: OpenSSL's own object model and config machinery (independent of ETrustCore's DER writer),
+// reached through ETrustCore's package OpenSSLReference (only ETrustCore imports C)
 
 /// An X509_CRL assembled field by field with OpenSSL's setters.
-final class SSLCRL {
-    let crl: OpaquePointer
+typealias SSLCRL = OpenSSLReference.CRLBuilder
 
-    init(issuer: DistinguishedName, thisUpdate: Date, nextUpdate: Date) throws {
-        guard let c = X509_CRL_new() else { throw sslFailure("X509_CRL_new") }
-        crl = c
-        guard X509_CRL_set_version(c, 1) == 1 else { throw sslFailure("X509_CRL_set_version") }
-        let name: OpaquePointer? = issuer.der.withUnsafeBufferPointer { buf in
-            var p = buf.baseAddress
-            return d2i_X509_NAME(nil, &p, buf.count)
-        }
-        guard let name else { throw sslFailure("d2i_X509_NAME") }
-        defer { X509_NAME_free(name) }
-        guard X509_CRL_set_issuer_name(c, name) == 1 else { throw sslFailure("X509_CRL_set_issuer_name") }
-        for (date, setter) in [(thisUpdate, X509_CRL_set1_lastUpdate), (nextUpdate, X509_CRL_set1_nextUpdate)] {
-            guard let t = ASN1_TIME_set(nil, time_t(date.timeIntervalSince1970)) else { throw sslFailure("ASN1_TIME_set") }
-            defer { ASN1_TIME_free(t) }
-            guard setter(c, t) == 1 else { throw sslFailure("X509_CRL_set1_lastUpdate/nextUpdate") }
-        }
-    }
+/// An EVP_PKEY made from one of our keys (through an encrypted PKCS#8 PEM OpenSSL decrypts).
+func sslKey(_ key: PrivateKey) throws -> OpenSSLReference.Key {
+    let pem = try key.encryptedPKCS8PEM(passphrase: Array("pw".utf8), iterations: 1000)
+    return try OpenSSLReference.Key.fromEncryptedPEM(pem, passphrase: "pw")
+}
 
-    deinit { X509_CRL_free(crl) }
-
-    func addRevoked(serial: [UInt8], date: Date, reason: RevocationReason?, invalidity: Date?) throws {
-        guard let rev = X509_REVOKED_new() else { throw sslFailure("X509_REVOKED_new") }
-        var owned = true
-        defer { if owned { X509_REVOKED_free(rev) } }
-        guard let bn = BN_bin2bn(serial, Int32(serial.count), nil) else { throw sslFailure("BN_bin2bn") }
-        defer { BN_free(bn) }
-        guard let integer = BN_to_ASN1_INTEGER(bn, nil) else { throw sslFailure("BN_to_ASN1_INTEGER") }
-        defer { ASN1_INTEGER_free(integer) }
-        guard X509_REVOKED_set_serialNumber(rev, integer) == 1 else { throw sslFailure("X509_REVOKED_set_serialNumber") }
-        guard let t = ASN1_TIME_set(nil, time_t(date.timeIntervalSince1970)) else { throw sslFailure("ASN1_TIME_set") }
-        defer { ASN1_TIME_free(t) }
-        guard X509_REVOKED_set_revocationDate(rev, t) == 1 else { throw sslFailure("X509_REVOKED_set_revocationDate") }
-        if let reason {
-            guard let e = ASN1_ENUMERATED_new() else { throw sslFailure("ASN1_ENUMERATED_new") }
-            defer { ASN1_ENUMERATED_free(e) }
-            guard ASN1_ENUMERATED_set(e, reason.rawValue) == 1,
-                  X509_REVOKED_add1_ext_i2d(rev, NID_crl_reason, UnsafeMutableRawPointer(e), 0, 0) == 1 else {
-                throw sslFailure("CRLReason")
-            }
-        }
-        if let invalidity {
-            guard let g = ASN1_GENERALIZEDTIME_set(nil, time_t(invalidity.timeIntervalSince1970)) else {
-                throw sslFailure("ASN1_GENERALIZEDTIME_set")
-            }
-            defer { ASN1_GENERALIZEDTIME_free(g) }
-            guard X509_REVOKED_add1_ext_i2d(rev, NID_invalidity_date, UnsafeMutableRawPointer(g), 0, 0) == 1 else {
-                throw sslFailure("invalidityDate")
-            }
-        }
-        guard X509_CRL_add0_revoked(crl, rev) == 1 else { throw sslFailure("X509_CRL_add0_revoked") }
-        owned = false
-    }
-
-    /// Adds one of our extensions as OpenSSL reads its DER.
-    func add(_ ext: Extension) throws {
-        let der = ext.der
-        let x: OpaquePointer? = der.withUnsafeBufferPointer { buf in
-            var p = buf.baseAddress
-            return d2i_X509_EXTENSION(nil, &p, buf.count)
-        }
-        guard let x else { throw sslFailure("d2i_X509_EXTENSION(\(ext.oid))") }
-        defer { X509_EXTENSION_free(x) }
-        guard X509_CRL_add_ext(crl, x, -1) == 1 else { throw sslFailure("X509_CRL_add_ext") }
-    }
-
-    /// Signing fills in the TBSCertList's signature AlgorithmIdentifier (no setter exists).
-    func sign(with key: SSLKey, algorithm: SignatureAlgorithm) throws {
-        let md: OpaquePointer?
-        switch algorithm {
-        case .ecdsaWithSHA256, .sha256WithRSA: md = EVP_sha256()
-        case .ecdsaWithSHA384, .sha384WithRSA: md = EVP_sha384()
-        case .ecdsaWithSHA512, .sha512WithRSA: md = EVP_sha512()
-        case .ed25519: md = nil
-        default: throw Rev.Failure("no digest for \(algorithm) in this test")
-        }
-        guard X509_CRL_sign(crl, key.pointer, md) > 0 else { throw sslFailure("X509_CRL_sign") }
-    }
-
-    var tbsDER: [UInt8] {
-        get throws {
-            var out: UnsafeMutablePointer<UInt8>? = nil
-            let n = i2d_re_X509_CRL_tbs(crl, &out)
-            return try takeDER(n, out, "i2d_re_X509_CRL_tbs")
-        }
+/// The digest OpenSSL signs with for `algorithm` (nil for Ed25519).
+func sslDigest(_ algorithm: SignatureAlgorithm) throws -> String? {
+    switch algorithm {
+    case .ecdsaWithSHA256, .sha256WithRSA: "SHA256"
+    case .ecdsaWithSHA384, .sha384WithRSA: "SHA384"
+    case .ecdsaWithSHA512, .sha512WithRSA: "SHA512"
+    case .ed25519: nil
+    default: throw Rev.Failure("no digest for \(algorithm) in this test")
     }
 }
 
 /// `X509V3_EXT_nconf(conf, ctx, name, value)`: (full extension DER, extnValue content, critical).
 func opensslConfExtension(_ name: String, _ value: String) throws -> (der: [UInt8], value: [UInt8], critical: Bool) {
-    ERR_clear_error()
-    var ctx = X509V3_CTX()
-    X509V3_set_ctx(&ctx, nil, nil, nil, nil, 0)
-    let conf = NCONF_new(nil)
-    defer { NCONF_free(conf) }
-    let loaded: Bool = "".withCString { text in
-        guard let bio = BIO_new_mem_buf(text, -1) else { return false }
-        defer { BIO_free(bio) }
-        var eline = 0
-        return NCONF_load_bio(conf, bio, &eline) == 1
-    }
-    guard loaded else { throw sslFailure("NCONF_load_bio") }
-    X509V3_set_nconf(&ctx, conf)
-    guard let ext = X509V3_EXT_nconf(conf, &ctx, name, value) else { throw sslFailure("X509V3_EXT_nconf(\(name), \(value))") }
-    defer { X509_EXTENSION_free(ext) }
-    let data = X509_EXTENSION_get_data(ext)
-    let bytes = Array(UnsafeBufferPointer(start: ASN1_STRING_get0_data(data), count: Int(ASN1_STRING_length(data))))
-    var out: UnsafeMutablePointer<UInt8>? = nil
-    let n = i2d_X509_EXTENSION(ext, &out)
-    return (try takeDER(n, out, "i2d_X509_EXTENSION"), bytes, X509_EXTENSION_get_critical(ext) != 0)
+    let e = try OpenSSLReference.confExtension(name, value)
+    return (e.der, e.value, e.critical)
 }
 
 // MARK: The CRLs compared
@@ -280,7 +153,7 @@ struct CRLEncodingTests {
                                      invalidity: e.invalidity)
         }
         for ext in extensions { try reference.add(ext) }
-        try reference.sign(with: try SSLKey(key), algorithm: signer.algorithm)
+        try reference.sign(with: try sslKey(key), digest: try sslDigest(signer.algorithm))
         let expected = try reference.tbsDER
         let ours = builder.tbsDER()
         #expect(ours.count == expected.count, "TBS length: ours \(ours.count), OpenSSL \(expected.count)")
@@ -295,19 +168,11 @@ struct CRLEncodingTests {
 
         // The signed CRL: OpenSSL parses it, re-encodes it identically and verifies the signature.
         let signed = try builder.sign(with: signer)
-        let parsed: OpaquePointer? = signed.withUnsafeBufferPointer { buf in
-            var p = buf.baseAddress
-            return d2i_X509_CRL(nil, &p, buf.count)
-        }
-        let crl = try #require(parsed, "d2i_X509_CRL rejected our CRL: \(sslErrors())")
-        defer { X509_CRL_free(crl) }
-        var out: UnsafeMutablePointer<UInt8>? = nil
-        #expect(try takeDER(i2d_X509_CRL(crl, &out), out, "i2d_X509_CRL") == signed)
-        let sslKey = try SSLKey(key)
-        ERR_clear_error()
-        let verified = X509_CRL_verify(crl, sslKey.pointer)
-        #expect(verified == 1, "X509_CRL_verify returned \(verified): \(sslErrors())")
-        #expect(X509_CRL_get_version(crl) == 1)
+        let crl = try OpenSSLCRL(der: signed)
+        #expect(try crl.der == signed)
+        let verified = crl.verifySignature(with: try sslKey(key).handle)
+        #expect(verified == 1, "X509_CRL_verify returned \(verified)")
+        #expect(crl.version == 1)
 
         // And our own parser reads back what was written.
         let back = try CertificateRevocationList(der: signed)
@@ -336,11 +201,7 @@ struct CRLEncodingTests {
     @Test("cRLNumber and deltaCRLIndicator carry the same INTEGER as OpenSSL's i2d_ASN1_INTEGER",
           arguments: [0, 1, 127, 128, 255, 256, 32_767, 32_768, 65_535, 1 << 31, (1 << 32) - 1, 1 << 40, Int.max])
     func integerExtensions(value: Int) throws {
-        guard let integer = ASN1_INTEGER_new() else { throw sslFailure("ASN1_INTEGER_new") }
-        defer { ASN1_INTEGER_free(integer) }
-        #expect(ASN1_INTEGER_set_int64(integer, Int64(value)) == 1)
-        var out: UnsafeMutablePointer<UInt8>? = nil
-        let expected = try takeDER(i2d_ASN1_INTEGER(integer, &out), out, "i2d_ASN1_INTEGER")
+        let expected = try OpenSSLReference.integerDER(Int64(value))
         let number = Extension.crlNumber(value)
         #expect(number.value == expected)
         #expect(number.oid == "2.5.29.20" && !number.critical)

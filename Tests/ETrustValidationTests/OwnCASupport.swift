@@ -274,6 +274,8 @@ final class OwnCAPKI: Sendable {
 
     static func get() throws -> OwnCAPKI { try shared.get() }
 
+    // One piece (about 80 lines): the PKI is built in one sequence of etrust commands, each step
+    // using the files of the one before.
     private init() throws {
         dir = try TestSupport.temporaryDirectory("ownca-pki")
         home = dir + "/home"

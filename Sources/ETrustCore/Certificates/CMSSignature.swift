@@ -7,17 +7,20 @@ public enum CMSSignature {
     /// the signer's certificate and chain; detached or enveloping; DER.
     public static func sign(_ content: [UInt8], certificate: Certificate, key: PrivateKey, chain: [Certificate], detached: Bool) throws -> [UInt8] {
         clearOpenSSLErrors()
-        let cert = try certificate.withX509 { $0 }
-        defer { X509_free(cert) }
-        let extra = try X509Stack(chain)
+        let cert = try certificate.openSSLCertificate
+        let extra = try OpenSSLCertificateStack(chain)
         guard let data = content.withUnsafeBytes({ BIO_new_mem_buf($0.baseAddress, Int32($0.count)) }) else { throw ETrustError.openSSL("BIO_new_mem_buf") }
         defer { BIO_free(data) }
         let flags = UInt32(CMS_BINARY) | (detached ? UInt32(CMS_DETACHED) : 0)
-        guard let cms = CMS_sign(cert, key.handle.pointer, extra.stack, data, flags) else { throw ETrustError.openSSL("CMS_sign") }
-        defer { CMS_ContentInfo_free(cms) }
+        let signed: OpaquePointer? = cert.withUnsafeX509Pointer { x in
+            extra.withUnsafeStackPointer { stack in
+                key.handle.withUnsafeEVPKeyPointer { CMS_sign(x, $0, stack, data, flags) }
+            }
+        }
+        let cms = OpenSSLCMS(takingOwnership: try check(signed, "CMS_sign"))
         guard let out = BIO_new(BIO_s_mem()) else { throw ETrustError.openSSL("BIO_new") }
         defer { BIO_free(out) }
-        guard i2d_CMS_bio(out, cms) == 1 else { throw ETrustError.openSSL("i2d_CMS_bio") }
+        guard cms.withUnsafeCMSPointer({ i2d_CMS_bio(out, $0) }) == 1 else { throw ETrustError.openSSL("i2d_CMS_bio") }
         var p: UnsafeMutablePointer<CChar>? = nil
         let n = etrust_BIO_get_mem_data(out, &p)
         return Array(UnsafeRawBufferPointer(start: p, count: Int(n)).bindMemory(to: UInt8.self))
@@ -36,10 +39,15 @@ public enum CMSSignature {
         clearOpenSSLErrors()
         guard let input = der.withUnsafeBytes({ BIO_new_mem_buf($0.baseAddress, Int32($0.count)) }) else { throw ETrustError.openSSL("BIO_new_mem_buf") }
         defer { BIO_free(input) }
-        guard let cms = d2i_CMS_bio(input, nil) else {
-            throw ETrustError.badInput("not a CMS signature (\(drainOpenSSLErrors()))", code: .malformedInput)
+        guard let parsed = d2i_CMS_bio(input, nil) else {
+            throw ETrustError.openSSL("d2i_CMS_bio", category: .badInput, code: .malformedInput) { "not a CMS signature (\($0))" }
         }
-        defer { CMS_ContentInfo_free(cms) }
+        let owner = OpenSSLCMS(takingOwnership: parsed)
+        return try owner.withUnsafeCMSPointer { cms in try verify(cms, content: content) }
+    }
+
+    /// The checks of `verify` on a CMS_ContentInfo the caller owns.
+    private static func verify(_ cms: OpaquePointer, content: [UInt8]?) throws -> Verified {
         let detachedContent = try content.map { c -> OpaquePointer in
             guard let b = c.withUnsafeBytes({ BIO_new_mem_buf($0.baseAddress, Int32($0.count)) }) else { throw ETrustError.openSSL("BIO_new_mem_buf") }
             return b
@@ -49,9 +57,11 @@ public enum CMSSignature {
         defer { BIO_free(out) }
         let flags = UInt32(CMS_BINARY) | UInt32(CMS_NO_SIGNER_CERT_VERIFY)
         guard CMS_verify(cms, nil, nil, detachedContent, out, flags) == 1 else {
-            let why = drainOpenSSLErrors()
-            if why.contains("no content") { throw ETrustError.badInput("the signature is detached: give the signed document with --content", code: .malformedInput) }
-            throw ETrustError.refused("the signature does not verify: \(why)", code: .badSignature)
+            let e = ETrustError.openSSL("CMS_verify", category: .refused, code: .badSignature) { "the signature does not verify: \($0)" }
+            if let failure = e.openSSL, failure.entries.contains(where: { $0.text.contains("no content") }) {
+                throw ETrustError.badInput("the signature is detached: give the signed document with --content", code: .malformedInput)
+            }
+            throw e
         }
         var p: UnsafeMutablePointer<CChar>? = nil
         let n = etrust_BIO_get_mem_data(out, &p)
@@ -59,12 +69,12 @@ public enum CMSSignature {
         guard let signers = CMS_get0_signers(cms), etrust_sk_X509_num(signers) >= 1, let s = etrust_sk_X509_value(signers, 0) else {
             throw ETrustError.refused("the signature names no signer certificate", code: .badSignature)
         }
-        let signer = try Certificate(der: try PathVerifier.derOf(s))
-        etrust_sk_X509_free(signers)
+        defer { etrust_sk_X509_free(signers) }
+        let signer = try Certificate(borrowingX509: s)
         var certificates: [Certificate] = []
         if let all = CMS_get1_certs(cms) {
-            for i in 0..<etrust_sk_X509_num(all) { if let x = etrust_sk_X509_value(all, i) { certificates.append(try Certificate(der: try PathVerifier.derOf(x))) } }
-            etrust_sk_X509_pop_free(all)
+            defer { etrust_sk_X509_pop_free(all) }
+            certificates = try OpenSSLCertificateStack.certificates(borrowing: all)
         }
         // signing-time (RFC 5652 11.3): UTCTime or GeneralizedTime in the signed attributes.
         var signingTime: Date? = nil
@@ -83,4 +93,12 @@ public enum CMSSignature {
         clearOpenSSLErrors()
         return Verified(signer: signer, certificates: certificates, signingTime: signingTime, content: signed)
     }
+}
+
+/// Owns one CMS_ContentInfo (CMS_ContentInfo_free on deinit); lends it with `withUnsafeCMSPointer`.
+package final class OpenSSLCMS {
+    private let ref: OpaquePointer
+    init(takingOwnership ref: OpaquePointer) { self.ref = ref }
+    deinit { CMS_ContentInfo_free(ref) }
+    func withUnsafeCMSPointer<R>(_ body: (OpaquePointer) throws -> R) rethrows -> R { try body(ref) }
 }

@@ -166,7 +166,7 @@ public struct Certificate: Sendable, Hashable {
     }
 
     /// Hex of a two's-complement integer: magnitude without leading zeros, "-" when negative.
-    static func serialHex(_ bytes: [UInt8]) -> String {
+    package static func serialHex(_ bytes: [UInt8]) -> String {
         if let first = bytes.first, first & 0x80 != 0 {
             // Negate: invert and add one.
             var m = bytes.map { ~$0 }
@@ -216,51 +216,14 @@ public struct Certificate: Sendable, Hashable {
     public var text: String {
         get throws {
             clearOpenSSLErrors()
-            let x = try withX509 { $0 }
-            defer { X509_free(x) }
             guard let bio = BIO_new(BIO_s_mem()) else { throw ETrustError.openSSL("BIO_new") }
             defer { BIO_free(bio) }
-            try check(X509_print_ex(bio, x, etrust_XN_FLAG_RFC2253_UTF8(), 0), "X509_print_ex")
+            try withUnsafeX509Pointer { x in
+                try check(X509_print_ex(bio, x, etrust_XN_FLAG_RFC2253_UTF8(), 0), "X509_print_ex")
+            }
             var p: UnsafeMutablePointer<CChar>? = nil
             let n = etrust_BIO_get_mem_data(bio, &p)
             return String(decoding: UnsafeRawBufferPointer(start: p, count: Int(n)), as: UTF8.self)
         }
     }
-
-    /// The cached X509, if it was made (for identity lookups; not a new reference).
-    var cachedX509: OpaquePointer? { x509Cache.peek() }
-
-    /// A new reference to the X509 object, which the caller owns (returned from `body`, or freed by the caller).
-    func withX509<R>(_ body: (OpaquePointer) throws -> R) throws -> R {
-        let x = try x509Cache.get(der)
-        X509_up_ref(x)
-        return try body(x)
-    }
-}
-
-/// One parsed X509 per certificate value, made lazily under a lock.
-final class X509Cache: @unchecked Sendable {
-    private let lock = NSLock()
-    private var x509: OpaquePointer?
-
-    func get(_ der: [UInt8]) throws -> OpaquePointer {
-        lock.lock()
-        defer { lock.unlock() }
-        if let x509 { return x509 }
-        clearOpenSSLErrors()
-        let x: OpaquePointer? = der.withUnsafeBufferPointer { buf in
-            var p = buf.baseAddress
-            return d2i_X509(nil, &p, buf.count)
-        }
-        x509 = try check(x, "d2i_X509", category: .badInput)
-        return x509!
-    }
-
-    func peek() -> OpaquePointer? {
-        lock.lock()
-        defer { lock.unlock() }
-        return x509
-    }
-
-    deinit { if let x509 { X509_free(x509) } }
 }

@@ -50,6 +50,9 @@ public struct ETrustError: Error, CustomStringConvertible, Sendable, Equatable {
     /// and the audit log report them without parsing `reason`.
     public var profile: String?
     public var rule: String?
+    /// For a failed OpenSSL call: which call, and the drained error queue as structured entries.
+    /// Not part of equality (two failures of the same kind are the same error).
+    public var openSSL: OpenSSLFailure?
 
     public init(_ code: Code, _ reason: String, category: Category) {
         self.code = code
@@ -68,4 +71,14 @@ public struct ETrustError: Error, CustomStringConvertible, Sendable, Equatable {
     }
 
     public var description: String { reason }
+
+    public static func == (a: ETrustError, b: ETrustError) -> Bool {
+        a.code == b.code && a.reason == b.reason && a.category == b.category
+    }
+}
+
+/// The OpenSSL function etrust called and what OpenSSL's error queue held after it failed.
+public struct OpenSSLFailure: Sendable, Equatable {
+    public var call: String
+    public var entries: [OpenSSLErrorEntry]
 }

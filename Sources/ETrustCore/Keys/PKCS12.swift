@@ -11,14 +11,19 @@ public enum PKCS12 {
                               friendlyName: String?, iterations: Int32 = PKCS12.defaultIterations) throws -> [UInt8] {
         guard !password.isEmpty else { throw ETrustError.badInput("an empty PKCS#12 password protects nothing", code: .missingPassphrase) }
         clearOpenSSLErrors()
-        let cert = try certificate.withX509 { $0 }
-        defer { X509_free(cert) }
-        let cas = try X509Stack(chain)
+        let cert = try certificate.openSSLCertificate
+        let cas = try OpenSSLCertificateStack(chain)
         var pass = password.map { CChar(bitPattern: $0) } + [0]
         defer { for i in pass.indices { pass[i] = 0 } }
         let p12: OpaquePointer? = pass.withUnsafeMutableBufferPointer { p in
-            PKCS12_create_ex(p.baseAddress, friendlyName, key.handle.pointer, cert, cas.stack, NID_aes_256_cbc, NID_aes_256_cbc,
-                             iterations, iterations, 0, nil, nil)
+            cert.withUnsafeX509Pointer { x in
+                cas.withUnsafeStackPointer { stack in
+                    key.handle.withUnsafeEVPKeyPointer { pkey in
+                        PKCS12_create_ex(p.baseAddress, friendlyName, pkey, x, stack, NID_aes_256_cbc, NID_aes_256_cbc,
+                                         iterations, iterations, 0, nil, nil)
+                    }
+                }
+            }
         }
         guard let p12 else { throw ETrustError.openSSL("PKCS12_create_ex") }
         defer { PKCS12_free(p12) }
@@ -49,12 +54,7 @@ public enum PKCS12 {
             throw ETrustError.badInput("wrong password for the PKCS#12 file, or no key in it", code: .wrongPassphrase)
         }
         defer { X509_free(cert); if let ca { etrust_sk_X509_pop_free(ca) } }
-        var chain: [Certificate] = []
-        if let ca {
-            for i in 0..<etrust_sk_X509_num(ca) {
-                if let x = etrust_sk_X509_value(ca, i) { chain.append(try Certificate(der: try PathVerifier.derOf(x))) }
-            }
-        }
-        return (PrivateKey(takingOwnership: pkey), try Certificate(der: try PathVerifier.derOf(cert)), chain)
+        let chain = try ca.map { try OpenSSLCertificateStack.certificates(borrowing: $0) } ?? []
+        return (PrivateKey(takingOwnership: pkey), try Certificate(borrowingX509: cert), chain)
     }
 }

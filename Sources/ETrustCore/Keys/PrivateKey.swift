@@ -1,16 +1,24 @@
 import Foundation
 internal import COpenSSL
 
-/// Owns one EVP_PKEY; frees it on deinit.
-final class EVPKeyHandle: @unchecked Sendable {
-    let pointer: OpaquePointer
+/// Owns one EVP_PKEY (ownership taken at init, EVP_PKEY_free on deinit); lends it with
+/// `withUnsafeEVPKeyPointer` only.
+// @unchecked Sendable: the key is never mutated after init; OpenSSL's reference count is atomic.
+package final class EVPKeyHandle: @unchecked Sendable {
+    private let pointer: OpaquePointer
     init(takingOwnership pointer: OpaquePointer) { self.pointer = pointer }
     deinit { EVP_PKEY_free(pointer) }
+
+    /// Lends the EVP_PKEY to `body`; it must not be kept or freed.
+    func withUnsafeEVPKeyPointer<R>(_ body: (OpaquePointer) throws -> R) rethrows -> R { try body(pointer) }
+
+    /// EVP_PKEY_get_bits: the key's size in bits.
+    package var bits: Int { Int(EVP_PKEY_get_bits(pointer)) }
 }
 
 /// A private key held by OpenSSL. Never printed, never logged; written only encrypted.
 public struct PrivateKey: Sendable {
-    let handle: EVPKeyHandle
+    package let handle: EVPKeyHandle
 
     init(takingOwnership pointer: OpaquePointer) { handle = EVPKeyHandle(takingOwnership: pointer) }
 
@@ -44,7 +52,7 @@ public struct PrivateKey: Sendable {
         get throws {
             clearOpenSSLErrors()
             var out: UnsafeMutablePointer<UInt8>? = nil
-            let n = i2d_PUBKEY(handle.pointer, &out)
+            let n = handle.withUnsafeEVPKeyPointer { i2d_PUBKEY($0, &out) }
             guard n > 0, let out else { throw ETrustError.openSSL("i2d_PUBKEY") }
             defer { etrust_openssl_free(out) }
             return Array(UnsafeBufferPointer(start: out, count: Int(n)))
@@ -70,7 +78,7 @@ public struct PrivateKey: Sendable {
             throw ETrustError.badInput("an empty passphrase cannot protect a private key", code: .missingPassphrase)
         }
         clearOpenSSLErrors()
-        let p8 = try check(EVP_PKEY2PKCS8(handle.pointer), "EVP_PKEY2PKCS8")
+        let p8 = try check(handle.withUnsafeEVPKeyPointer { EVP_PKEY2PKCS8($0) }, "EVP_PKEY2PKCS8")
         defer { PKCS8_PRIV_KEY_INFO_free(p8) }
         let alg = try check(PKCS5_pbe2_set_iv(EVP_aes_256_cbc(), iterations, nil, 0, nil, NID_hmacWithSHA256),
                             "PKCS5_pbe2_set_iv")

@@ -5,7 +5,7 @@ internal import COpenSSL
 /// A public key decoded from its SubjectPublicKeyInfo. The SPKI bytes are kept as given, so that a
 /// certificate carries exactly what the requester signed, without a decode/re-encode round trip.
 public struct PublicKey: Sendable {
-    let handle: EVPKeyHandle
+    package let handle: EVPKeyHandle
     public let subjectPublicKeyInfo: [UInt8]
     /// The BIT STRING contents (the key itself), hashed for the subjectKeyIdentifier (RFC 5280 4.2.1.2).
     public let subjectPublicKeyBits: [UInt8]
@@ -133,7 +133,7 @@ public struct PublicKey: Sendable {
         guard let ctx = EVP_MD_CTX_new() else { throw ETrustError.openSSL("EVP_MD_CTX_new") }
         defer { EVP_MD_CTX_free(ctx) }
         var pctx: OpaquePointer? = nil
-        guard EVP_DigestVerifyInit_ex(ctx, &pctx, algorithm.digestName, nil, nil, handle.pointer, nil) == 1 else {
+        guard handle.withUnsafeEVPKeyPointer({ EVP_DigestVerifyInit_ex(ctx, &pctx, algorithm.digestName, nil, nil, $0, nil) }) == 1 else {
             throw ETrustError.openSSL("EVP_DigestVerifyInit_ex(\(algorithm))", category: .badInput)
         }
         if algorithm.isRSAPSS {

@@ -13,7 +13,7 @@ public struct Signer: Sendable {
     public func sign<Bytes: ContiguousCollection>(_ data: Bytes) throws -> [UInt8] where Bytes.Element == UInt8 {
         guard let ctx = EVP_MD_CTX_new() else { throw ETrustError.openSSL("EVP_MD_CTX_new") }
         defer { EVP_MD_CTX_free(ctx) }
-        guard EVP_DigestSignInit_ex(ctx, nil, algorithm.digestName, nil, nil, key.handle.pointer, nil) == 1 else {
+        guard key.handle.withUnsafeEVPKeyPointer({ EVP_DigestSignInit_ex(ctx, nil, algorithm.digestName, nil, nil, $0, nil) }) == 1 else {
             throw ETrustError.openSSL("EVP_DigestSignInit_ex(\(algorithm))")
         }
         var length = 0

@@ -1,4 +1,6 @@
 import ETrustCore
+import ETrustOCSP
+import ETrustValidation
 import Foundation
 import Testing
 
