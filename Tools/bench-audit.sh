@@ -12,8 +12,9 @@ root=$PWD
 entries=${1:-1000000}
 venv=${ETRUST_VENV:-$root/.build/venv}
 [ -x "$venv/bin/python" ] || { python3 -m venv "$venv"; "$venv/bin/pip" install -q cryptography pkilint; }
-swift build -c release --product etrust >/dev/null
-etrust="$root/.build/release/etrust"
+# ETRUST_BENCH_BIN=DIR measures prebuilt binaries (e.g. an earlier commit's, for a before/after run).
+[ -n "${ETRUST_BENCH_BIN:-}" ] || swift build -c release --product etrust >/dev/null
+etrust="${ETRUST_BENCH_BIN:-$root/.build/release}/etrust"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export ETRUST_PASSPHRASE=bench-passphrase

@@ -10,8 +10,11 @@ cd "$(dirname "$0")/.."
 root=$PWD
 d=${1:-10}
 for tool in wrk nginx; do command -v $tool >/dev/null || { echo "missing $tool: apt-get install wrk nginx-light"; exit 2; }; done
-swift build -c release --product etrust --product etrust-ocspd >/dev/null 2>&1 || { swift build -c release --product etrust >/dev/null; swift build -c release --product etrust-ocspd >/dev/null; }
-bin="$root/.build/release"
+# ETRUST_BENCH_BIN=DIR measures prebuilt binaries (e.g. an earlier commit's, for a before/after run).
+if [ -z "${ETRUST_BENCH_BIN:-}" ]; then
+  swift build -c release --product etrust --product etrust-ocspd >/dev/null 2>&1 || { swift build -c release --product etrust >/dev/null; swift build -c release --product etrust-ocspd >/dev/null; }
+fi
+bin="${ETRUST_BENCH_BIN:-$root/.build/release}"
 work=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]:-}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }

@@ -8,8 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 n=${1:-20000}
-swift build -c release --product etrust >/dev/null
-etrust="$root/.build/release/etrust"
+# ETRUST_BENCH_BIN=DIR measures prebuilt binaries (e.g. an earlier commit's, for a before/after run).
+[ -n "${ETRUST_BENCH_BIN:-}" ] || swift build -c release --product etrust >/dev/null
+etrust="${ETRUST_BENCH_BIN:-$root/.build/release}/etrust"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export ETRUST_PASSPHRASE=bench-passphrase

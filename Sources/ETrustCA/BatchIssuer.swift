@@ -12,48 +12,50 @@ public final class BatchIssuer {
 
     init(issuer: Issuer) { self.issuer = issuer }
 
-    /// Returns every result, in request order. Groups are pipelined: while group N is signed,
-    /// committed and released, group N+1 is already judged, built and linted on another thread.
+    /// Returns every result, in request order. Groups are pipelined two deep: while group N is
+    /// signed and its records committed — together with group N+1's intents, one fsync per
+    /// group — group N+2 is judged, built and linted on another thread. Group N is released
+    /// after that commit; group N+1 is signed only after its intents are durable.
     public func issue(_ requests: [IssuanceRequest], ca caName: String, allowFromRoot: Bool = false,
                       release: ([(index: Int, result: IssuanceResult)]) throws -> Void) throws -> [IssuanceResult] {
         let steps = try issuer.steps(ca: caName, profiles: Set(requests.map(\.profile)), allowFromRoot: allowFromRoot)
         let groupSize = max(1, issuer.env.home.config.batchCommitSize)
         let groups = stride(from: 0, to: requests.count, by: groupSize).map { $0..<min($0 + groupSize, requests.count) }
-        @Sendable func prepare(_ range: Range<Int>) -> [Prepared] {
-            parallelMap(Array(requests[range])) { steps.prepare($0) }
-        }
+        let ahead = Lookahead(groups: groups, requests: requests, steps: steps)
+        guard !groups.isEmpty else { return [] }
         var all: [IssuanceResult] = []
         all.reserveCapacity(requests.count)
-        guard let first = groups.first else { return [] }
-        var current = prepare(first)
+        var current = ahead.prepare(0)
+        ahead.start(1)
+        var intents = try issuer.recordIntents(BatchIssuer.toSign(current), at: steps.now)
+        FaultInjection.point("issue-after-intent")
+        var next = ahead.wait()
         for (g, range) in groups.enumerated() {
-            var next: (@Sendable () -> [Prepared])?
-            if g + 1 < groups.count {
-                let nextRange = groups[g + 1]
-                next = { prepare(nextRange) }
+            ahead.start(g + 2)
+            // Never leave a preparing thread running past a failure.
+            defer { _ = ahead.wait() }
+            let (results, events) = sign(current, steps: steps)
+            FaultInjection.point("issue-after-sign")
+            var nextIntents: [Int64] = []
+            try issuer.env.store.transaction {
+                try issuer.complete(results, events: events, intents: intents, at: steps.now)
+                nextIntents = try issuer.recordIntents(BatchIssuer.toSign(next), at: steps.now)
             }
-            let group = try signAndRecord(current, steps: steps, whileCommitting: next) { results in
-                try release(results.enumerated().map { (range.lowerBound + $0.offset, $0.element) })
-            }
-            all += group.results
-            if let n = group.next { current = n }
+            try release(results.enumerated().map { (range.lowerBound + $0.offset, $0.element) })
+            all += results
+            (current, intents, next) = (next, nextIntents, ahead.wait())
         }
         return all
     }
 
-    /// One group: intents committed, signatures made in parallel, records committed, then
-    /// released. `nextGroup` runs on another thread while this group is signed and committed.
-    private func signAndRecord(_ prepared: [Prepared], steps: IssuanceSteps, whileCommitting nextGroup: (@Sendable () -> [Prepared])?,
-                               release: ([IssuanceResult]) throws -> Void) throws -> (results: [IssuanceResult], next: [Prepared]?) {
-        let toSign = prepared.compactMap { p -> ToBeSigned? in if case .toSign(let t) = p { return t }; return nil }
-        let intents = try issuer.recordIntents(toSign, at: steps.now)
-        let pending = PendingGroup()
-        let worker = DispatchGroup()
-        if let nextGroup { DispatchQueue.global().async(group: worker) { pending.value = nextGroup() } }
-        // Never leave a preparing thread running past a failure.
-        defer { worker.wait() }
-        let signed = parallelMap(toSign) { steps.sign($0) }
-        FaultInjection.point("issue-after-sign")
+    static func toSign(_ prepared: [Prepared]) -> [ToBeSigned] {
+        prepared.compactMap { p -> ToBeSigned? in if case .toSign(let t) = p { return t }; return nil }
+    }
+
+    /// Signs a group on every core; returns each request's result and the audit events
+    /// (issuances and refusals) in request order.
+    private func sign(_ prepared: [Prepared], steps: IssuanceSteps) -> ([IssuanceResult], [AuditEvent]) {
+        let signed = parallelMap(BatchIssuer.toSign(prepared)) { steps.sign($0) }
         var results: [IssuanceResult] = []
         var events: [AuditEvent] = []
         results.reserveCapacity(prepared.count)
@@ -69,14 +71,40 @@ public final class BatchIssuer {
                 s += 1
             }
         }
-        try issuer.complete(results, events: events, intents: intents, at: steps.now)
-        try release(results)
-        worker.wait()
-        return (results, pending.value)
+        return (results, events)
     }
 }
 
-/// The next group, prepared on another thread and read after `DispatchGroup.wait`.
-private final class PendingGroup: @unchecked Sendable {   // unchecked: one writer, read only after the writer's group is waited on
-    var value: [Prepared]?
+/// Judges, builds and lints one group ahead on another thread; `wait` returns it (empty past
+/// the last group).
+private final class Lookahead: @unchecked Sendable {   // unchecked: `value` has one writer, read only after the worker group is waited on
+    let groups: [Range<Int>]
+    let requests: [IssuanceRequest]
+    let steps: IssuanceSteps
+    private let worker = DispatchGroup()
+    private var value: [Prepared] = []
+
+    init(groups: [Range<Int>], requests: [IssuanceRequest], steps: IssuanceSteps) {
+        self.groups = groups; self.requests = requests; self.steps = steps
+    }
+
+    func prepare(_ g: Int) -> [Prepared] {
+        guard g < groups.count else { return [] }
+        let steps = self.steps
+        return parallelMap(Array(requests[groups[g]])) { steps.prepare($0) }
+    }
+
+    func start(_ g: Int) {
+        worker.wait()
+        value = []
+        guard g < groups.count else { return }
+        DispatchQueue.global().async(group: worker) { self.value = self.prepare(g) }
+    }
+
+    func wait() -> [Prepared] {
+        worker.wait()
+        let v = value
+        value = []
+        return v
+    }
 }

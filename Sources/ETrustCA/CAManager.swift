@@ -12,6 +12,18 @@ public final class CAManager {
 
     init(env: CAEnvironment, issuer: Issuer) { self.env = env; self.issuer = issuer }
 
+    /// The subject of a certificate the CA issues to one of its own services ("CN=NAME ROLE"),
+    /// with the CA's O and C.
+    public static func serviceSubject(_ ca: CARecord, role: String) throws -> DistinguishedName {
+        var subject = "CN=\(ca.name) \(role)"
+        for name in ["O", "C"] {
+            if let v = ca.certificate.subject.values(ofName: name).first {
+                subject += ",\(name)=\(v.replacingOccurrences(of: ",", with: "\\,").replacingOccurrences(of: "+", with: "\\+"))"
+            }
+        }
+        return try DistinguishedName(parsing: subject)
+    }
+
     static func validateCAName(_ name: String) throws {
         guard name.range(of: "^[a-z0-9][a-z0-9_-]{0,62}$", options: .regularExpression) != nil else {
             throw ETrustError.badInput("CA name '\(name)' must be 1-63 lower-case letters, digits, '-' or '_'", code: .invalidArgument)
@@ -253,29 +265,24 @@ public final class CAManager {
     /// The framework operator's trust-list signer issued by `ca` (profile trust-list-signing),
     /// created on first use; its key is kept encrypted in the home.
     public func trustListSigner(ca caName: String) throws -> (Certificate, PrivateKey) {
-        let path = env.home.join("keys/\(caName)-trust-list.key.pem")
+        let keyName = "\(caName)-trust-list"
+        let path = env.home.join("keys/\(keyName).key.pem")
         let certPath = env.home.join("certs/\(caName)-trust-list.pem")
         if FileManager.default.fileExists(atPath: path), let pem = FileManager.default.contents(atPath: certPath) {
             let cert = try Certificate(bytes: [UInt8](pem), what: certPath)
             if cert.notAfter > env.clock.now() {
-                return (cert, try PrivateKey.load(fromFile: path, passphrase: try env.keys.passphrase()))
+                return (cert, try env.keys.privateKey("file:keys/\(keyName).key.pem", owner: "the trust-list signer of \(caName)"))
             }
         }
         let caRecord = try env.ca(caName)
         let key = try PrivateKey.generate(.ecP256)
-        var subject = "CN=\(caName) Trust List Signer"
-        for name in ["O", "C"] {
-            if let v = caRecord.certificate.subject.values(ofName: name).first {
-                subject += ",\(name)=\(v.replacingOccurrences(of: ",", with: "\\,").replacingOccurrences(of: "+", with: "\\+"))"
-            }
-        }
-        let csr = try CertificateSigningRequest.create(subject: try DistinguishedName(parsing: subject), key: key)
+        let csr = try CertificateSigningRequest.create(subject: try CAManager.serviceSubject(caRecord, role: "Trust List Signer"), key: key)
         // A root issues CA and OCSP certificates only: the signer is issued through the normal
         // pipeline with the issuing restriction lifted for this one operator certificate.
         let (certificate, _) = try issuer.issue(IssuanceRequest(source: .csr(csr), profile: "trust-list-signing", label: "trust list signer"),
                                          ca: caName, allowFromRoot: true)
-        if FileManager.default.fileExists(atPath: path) { unlink(path) }
-        try key.write(toFile: path, passphrase: try env.keys.passphrase(), iterations: env.home.config.keyIterations)
+        if FileManager.default.fileExists(atPath: path) { env.keys.discard("file:keys/\(keyName).key.pem") }
+        _ = try env.keys.store(key, name: keyName)
         try AtomicFile.write(certificate.pem, to: certPath)
         try env.audit.log.append([AuditEvent(type: "key", time: env.clock.now(), ca: caName, serialHex: certificate.serialHex, profile: "trust-list-signing",
                                              fields: ["action": "generated", "purpose": "trust-list-signing", "spkiSHA256": Hex.encode(try key.publicKey.spkiSHA256)])])

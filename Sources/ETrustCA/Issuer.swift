@@ -42,6 +42,7 @@ public final class Issuer {
             result = r
         case .toSign(let t):
             let intents = try recordIntents([t], at: steps.now)
+            FaultInjection.point("issue-after-intent")
             let (r, event) = steps.sign(t)
             FaultInjection.point("issue-after-sign")
             try complete([r], events: event.map { [$0] } ?? [], intents: intents, at: steps.now)
@@ -54,13 +55,13 @@ public final class Issuer {
         }
     }
 
-    /// Step 4: the serials and to-be-signed certificates, committed before anything is signed.
+    /// Step 4: the serials and to-be-signed certificates, committed (in their own transaction, or
+    /// the caller's) before anything is signed.
     func recordIntents(_ items: [ToBeSigned], at now: Date) throws -> [Int64] {
         let ids = try env.store.insert(intents: items.map {
             IssuanceIntent(ca: $0.caName, serialHex: $0.serialHex, profile: $0.profile, subject: $0.subject.description,
                            tbsDER: $0.tbsDER, createdAt: now, owner: CAEnvironment.processOwner)
         })
-        FaultInjection.point("issue-after-intent")
         return ids
     }
 

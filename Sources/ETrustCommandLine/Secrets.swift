@@ -1,5 +1,6 @@
 import ETrustCore
 import Foundation
+import Synchronization
 
 /// The one reader of secrets for both executables: a file (`--passphrase-file`,
 /// `--p12-password-file`), else an environment variable, else a prompt on a terminal, else exit 2.
@@ -53,16 +54,15 @@ public struct SecretSource: Sendable {
 }
 
 /// One secret read on first use.
-final class SecretCache: @unchecked Sendable {   // unchecked: the value is guarded by the lock
-    private let lock = NSLock()
-    private var secret: [UInt8]?
+final class SecretCache: Sendable {
+    private let secret = Mutex<[UInt8]?>(nil)
 
     func value(_ read: () throws -> [UInt8]) throws -> [UInt8] {
-        lock.lock()
-        defer { lock.unlock() }
-        if let secret { return secret }
-        let s = try read()
-        secret = s
-        return s
+        try secret.withLock { cached in
+            if let cached { return cached }
+            let s = try read()
+            cached = s
+            return s
+        }
     }
 }

@@ -29,13 +29,7 @@ public final class OCSPSigning {
             }
         }
         let key = try PrivateKey.generate(.ecP256)
-        var subject = "CN=\(caName) OCSP Responder"
-        for name in ["O", "C"] {
-            if let v = caRecord.certificate.subject.values(ofName: name).first {
-                subject += ",\(name)=\(v.replacingOccurrences(of: ",", with: "\\,").replacingOccurrences(of: "+", with: "\\+"))"
-            }
-        }
-        let csr = try CertificateSigningRequest.create(subject: try DistinguishedName(parsing: subject), key: key)
+        let csr = try CertificateSigningRequest.create(subject: try CAManager.serviceSubject(caRecord, role: "OCSP Responder"), key: key)
         let (certificate, _) = try authority.issue(IssuanceRequest(source: .csr(csr), profile: "ocsp-signing", label: "ocsp signer"), ca: caName)
         let reference = try authority.keys.store(key, name: "\(caName)-ocsp-\(certificate.serialHex)")
         let event = AuditEvent(type: "ocsp-signer", time: now, ca: caName, serialHex: certificate.serialHex, profile: "ocsp-signing",

@@ -44,24 +44,24 @@ public final class ResponderMetrics: @unchecked Sendable {
     public func text(cacheHits: Int, signatures: Int, cached: Int) -> String {
         lock.lock()
         defer { lock.unlock() }
-        var out = "# HELP etrust_ocsp_requests_total OCSP requests by outcome.\n# TYPE etrust_ocsp_requests_total counter\n"
-        for (k, v) in requests.sorted(by: { $0.key < $1.key }) { out += "etrust_ocsp_requests_total{outcome=\"\(k)\"} \(v)\n" }
-        out += "# HELP etrust_http_responses_total HTTP responses by status.\n# TYPE etrust_http_responses_total counter\n"
-        for (k, v) in http.sorted(by: { $0.key < $1.key }) { out += "etrust_http_responses_total{status=\"\(k)\"} \(v)\n" }
+        var out = ""
+        func metric(_ name: String, _ type: String, _ help: String, _ samples: [(labels: String, value: String)]) {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+            for s in samples { out += "\(name)\(s.labels) \(s.value)\n" }
+        }
+        metric("etrust_ocsp_requests_total", "counter", "OCSP requests by outcome.",
+               requests.sorted(by: { $0.key < $1.key }).map { ("{outcome=\"\($0.key)\"}", "\($0.value)") })
+        metric("etrust_http_responses_total", "counter", "HTTP responses by status.",
+               http.sorted(by: { $0.key < $1.key }).map { ("{status=\"\($0.key)\"}", "\($0.value)") })
         out += "# HELP etrust_ocsp_request_duration_seconds Time to answer.\n# TYPE etrust_ocsp_request_duration_seconds histogram\n"
         for (i, b) in buckets.enumerated() { out += "etrust_ocsp_request_duration_seconds_bucket{le=\"\(b)\"} \(bucketCounts[i])\n" }
         out += "etrust_ocsp_request_duration_seconds_bucket{le=\"+Inf\"} \(latencyCount)\n"
         out += "etrust_ocsp_request_duration_seconds_sum \(latencySum)\netrust_ocsp_request_duration_seconds_count \(latencyCount)\n"
-        out += "# HELP etrust_ocsp_presigned_hits_total Answers served from pre-signed bytes.\n# TYPE etrust_ocsp_presigned_hits_total counter\n"
-        out += "etrust_ocsp_presigned_hits_total \(cacheHits)\n"
-        out += "# HELP etrust_ocsp_signatures_total Responses signed.\n# TYPE etrust_ocsp_signatures_total counter\n"
-        out += "etrust_ocsp_signatures_total \(signatures)\n"
-        out += "# HELP etrust_ocsp_presigned_responses Pre-signed responses held in memory.\n# TYPE etrust_ocsp_presigned_responses gauge\n"
-        out += "etrust_ocsp_presigned_responses \(cached)\n"
-        out += "# HELP etrust_open_connections Open HTTP connections.\n# TYPE etrust_open_connections gauge\n"
-        out += "etrust_open_connections \(openConnections)\n"
-        out += "# HELP etrust_rejected_connections_total Connections closed over the limit.\n# TYPE etrust_rejected_connections_total counter\n"
-        out += "etrust_rejected_connections_total \(rejectedConnections)\n"
+        metric("etrust_ocsp_presigned_hits_total", "counter", "Answers served from pre-signed bytes.", [("", "\(cacheHits)")])
+        metric("etrust_ocsp_signatures_total", "counter", "Responses signed.", [("", "\(signatures)")])
+        metric("etrust_ocsp_presigned_responses", "gauge", "Pre-signed responses held in memory.", [("", "\(cached)")])
+        metric("etrust_open_connections", "gauge", "Open HTTP connections.", [("", "\(openConnections)")])
+        metric("etrust_rejected_connections_total", "counter", "Connections closed over the limit.", [("", "\(rejectedConnections)")])
         return out
     }
 }

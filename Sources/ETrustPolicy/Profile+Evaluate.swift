@@ -12,12 +12,8 @@ public struct RequestFacts: Sendable {
 
     public init(subject: DistinguishedName, subjectAltNames: [GeneralName], publicKey: PublicKeyKind,
                 requestedExtensions: [Extension], requestedValidity: ValidityDuration?, issuedAt: Date) {
-        self.subject = subject
-        self.subjectAltNames = subjectAltNames
-        self.publicKey = publicKey
-        self.requestedExtensions = requestedExtensions
-        self.requestedValidity = requestedValidity
-        self.issuedAt = issuedAt
+        self.subject = subject; self.subjectAltNames = subjectAltNames; self.publicKey = publicKey
+        self.requestedExtensions = requestedExtensions; self.requestedValidity = requestedValidity; self.issuedAt = issuedAt
     }
 }
 

@@ -25,7 +25,10 @@ final class SQLiteConnection {
         try exec("PRAGMA synchronous=FULL")
     }
 
-    deinit { sqlite3_close_v2(db) }
+    deinit {
+        cache.removeAll()   // finalized before the connection closes
+        sqlite3_close_v2(db)
+    }
 
     func error(_ what: String) -> ETrustError {
         ETrustError.environment("database \(path): \(what): \(String(cString: sqlite3_errmsg(db)))", code: .database)
@@ -38,6 +41,18 @@ final class SQLiteConnection {
             sqlite3_free(err)
             throw ETrustError.environment("database \(path): \(msg) (\(sql.prefix(60)))", code: .database)
         }
+    }
+
+    /// Statements prepared once per connection for the per-row writes of large batches (audit
+    /// entries and nodes): preparing SQL costs more than running it. Only for statements that
+    /// are run to completion, never iterated while another use is in progress.
+    private var cache: [String: Statement] = [:]
+
+    func cached(_ sql: String) throws -> Statement {
+        if let s = cache[sql] { return s }
+        let s = try prepare(sql)
+        cache[sql] = s
+        return s
     }
 
     func prepare(_ sql: String) throws -> Statement {

@@ -6,22 +6,22 @@ import Foundation
 /// append completes) is ETrustAudit's; these functions only store and read them.
 extension SQLiteStore {
     public func auditLogSize() throws -> Int {
-        Int(try db.prepare("SELECT COALESCE(MAX(id), 0) AS n FROM events").query().first?.int("n") ?? 0)
+        Int(try db.cached("SELECT COALESCE(MAX(id), 0) AS n FROM events").query().first?.int("n") ?? 0)
     }
 
     public func insertAuditEntry(index: Int, time: Date, type: String, ca: String?, serial: String?, profile: String?,
                                  payload: String, leafHash: [UInt8]) throws {
-        try db.prepare("INSERT INTO events(id, time, type, ca, serial, profile, payload, leaf_hash) VALUES (?,?,?,?,?,?,?,?)")
+        try db.cached("INSERT INTO events(id, time, type, ca, serial, profile, payload, leaf_hash) VALUES (?,?,?,?,?,?,?,?)")
             .run([.integer(index + 1), .time(time), .text(type), .maybeText(ca), .maybeText(serial), .maybeText(profile),
                   .text(payload), .blob(leafHash)])
     }
 
     public func insertAuditNode(level: Int, index: Int, hash: [UInt8]) throws {
-        try db.prepare("INSERT INTO audit_nodes(level, idx, hash) VALUES (?,?,?)").run([.integer(level), .integer(index), .blob(hash)])
+        try db.cached("INSERT INTO audit_nodes(level, idx, hash) VALUES (?,?,?)").run([.integer(level), .integer(index), .blob(hash)])
     }
 
     public func subtreeHash(level: Int, index: Int) throws -> [UInt8] {
-        guard let h = try db.prepare("SELECT hash FROM audit_nodes WHERE level = ? AND idx = ?")
+        guard let h = try db.cached("SELECT hash FROM audit_nodes WHERE level = ? AND idx = ?")
             .query([.integer(level), .integer(index)]).first?.blob("hash") else {
             throw ETrustError.environment("audit log: subtree (\(level), \(index)) is missing from the database", code: .database)
         }

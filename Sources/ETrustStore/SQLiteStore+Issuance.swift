@@ -23,12 +23,25 @@ extension SQLiteStore {
         }
     }
 
-    /// Closes intents (completed: the certificate is recorded; abandoned: it never will be).
+    /// Closes intents: a completed one is deleted (its certificate row is the record), an
+    /// abandoned one stays, marked, for the auditors.
     public func close(intents ids: [Int64], state: IssuanceIntent.State, at date: Date) throws {
         guard !ids.isEmpty else { return }
+        // One statement per run of consecutive ids (a batch's intents are inserted together).
+        var runs: [(Int64, Int64)] = []
+        for id in ids.sorted() {
+            if let last = runs.last, last.1 + 1 == id { runs[runs.count - 1].1 = id } else { runs.append((id, id)) }
+        }
         try db.transaction {
-            let stmt = try db.prepare("UPDATE issuance_intents SET state = ?, closed_at = ? WHERE id = ? AND state = 'pending'")
-            for id in ids { try stmt.run([.text(state.rawValue), .time(date), .int(id)]) }
+            for (first, last) in runs {
+                switch state {
+                case .completed:
+                    try db.cached("DELETE FROM issuance_intents WHERE id BETWEEN ? AND ? AND state = 'pending'").run([.int(first), .int(last)])
+                case .abandoned, .pending:
+                    try db.cached("UPDATE issuance_intents SET state = ?, closed_at = ? WHERE id BETWEEN ? AND ? AND state = 'pending'")
+                        .run([.text(state.rawValue), .time(date), .int(first), .int(last)])
+                }
+            }
         }
     }
 

@@ -121,7 +121,8 @@ extension SQLiteStore {
 
         // 5: issuance intents (Boulder's order): the serial and the to-be-signed certificate are
         // committed before the CA signs, so that a crash after signing never leaves a signature
-        // nobody recorded. An intent is completed with the certificate, or abandoned.
+        // nobody recorded. A completed intent is deleted in the transaction that records its
+        // certificate (the certificate row is the record); what stays is pending or abandoned.
         """
         CREATE TABLE issuance_intents (
             id INTEGER PRIMARY KEY,
@@ -132,11 +133,9 @@ extension SQLiteStore {
             tbs BLOB NOT NULL,
             created_at INTEGER NOT NULL,
             owner TEXT NOT NULL,             -- host:pid of the issuing process
-            state TEXT NOT NULL CHECK (state IN ('pending', 'completed', 'abandoned')),
-            closed_at INTEGER,
-            UNIQUE (ca_id, serial)
+            state TEXT NOT NULL CHECK (state IN ('pending', 'abandoned')),
+            closed_at INTEGER
         );
-        CREATE INDEX issuance_intents_pending ON issuance_intents(state) WHERE state = 'pending';
         """,
     ]
 

@@ -103,13 +103,18 @@ extension SQLiteStore {
     }
 
     /// Revoked certificates of a CA (optionally one shard) that a full CRL lists: revoked, and
-    /// not expired before `expiredBefore` (the grace after expiry). A shard of -1 means all.
+    /// not expired before `expiredBefore` (the grace after expiry). Two fixed statements, so that
+    /// the (ca_id, status, shard) index serves both.
     private func forEachRevokedRow(ca: String, shard: Int?, expiredBefore: Date,
                                    _ body: (SQLiteConnection.Statement.Columns) throws -> Void) throws {
-        try db.prepare("""
-            SELECT serial, revoked_at, revocation_reason, invalidity_date FROM certificates
-            WHERE ca_id = ? AND status = 'revoked' AND not_after >= ? AND (? < 0 OR shard = ?) ORDER BY id
-            """).forEachColumns([.int(try caID(ca)), .time(expiredBefore), .integer(shard ?? -1), .integer(shard ?? -1)], body)
+        let select = "SELECT serial, revoked_at, revocation_reason, invalidity_date FROM certificates"
+        if let shard {
+            try db.prepare(select + " WHERE ca_id = ? AND status = 'revoked' AND shard = ? AND not_after >= ? ORDER BY id")
+                .forEachColumns([.int(try caID(ca)), .integer(shard), .time(expiredBefore)], body)
+        } else {
+            try db.prepare(select + " WHERE ca_id = ? AND status = 'revoked' AND not_after >= ? ORDER BY id")
+                .forEachColumns([.int(try caID(ca)), .time(expiredBefore)], body)
+        }
     }
 
     public func forEachRevoked(ca: String, shard: Int?, expiredBefore: Date, _ body: (RevokedEntry) throws -> Void) throws {

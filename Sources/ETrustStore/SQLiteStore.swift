@@ -25,7 +25,7 @@ public final class SQLiteStore {
     }
 
     func caID(_ name: String) throws -> Int64 {
-        guard let id = try db.prepare("SELECT id FROM cas WHERE name = ?").query([.text(name)]).first?.int("id") else {
+        guard let id = try db.cached("SELECT id FROM cas WHERE name = ?").query([.text(name)]).first?.int("id") else {
             throw ETrustError.refused("unknown CA '\(name)'", code: .notFound)
         }
         return id

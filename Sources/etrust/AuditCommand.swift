@@ -10,8 +10,9 @@ struct Audit: ParsableCommand {
         abstract: "The tamper-evident log of everything the CA did (RFC 6962 Merkle tree, signed checkpoints).",
         subcommands: [Log.self, Verify.self, Prove.self, Consistency.self, Export.self, Report.self])
 
-    static func eventFilter(since: String?, until: String?, event: String?, serial: String?, ca: String?, profile: String?) throws -> EventFilter {
-        EventFilter(since: try since.map { try RFC3339.parse($0) }, until: try until.map { try RFC3339.parse($0) }, type: event,
+    static func eventFilter(_ range: TimeRangeOptions? = nil, event: String?, serial: String?, ca: String?, profile: String?) throws -> EventFilter {
+        let dates = try range?.dates
+        return EventFilter(since: dates?.since, until: dates?.until, type: event,
                     serialHex: try serial.map { s in
                         guard let b = Hex.decode(s) else { throw ETrustError.badInput("'\(s)' is not a hexadecimal serial", code: .invalidArgument) }
                         return Hex.encode(b.drop(while: { $0 == 0 }))
@@ -20,8 +21,7 @@ struct Audit: ParsableCommand {
 
     struct Log: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print the log's entries (one JSON object per line with --json).")
-        @Option(help: "From time T (RFC 3339).") var since: String?
-        @Option(help: "Until time T (RFC 3339).") var until: String?
+        @OptionGroup var range: TimeRangeOptions
         @Option(help: "Only events of this kind (issue, refuse, revoke, crl, ca, key, policy).") var event: String?
         @Option(help: "Only events about this serial.") var serial: String?
         @Option(help: "Only events of this CA.") var ca: String?
@@ -29,7 +29,7 @@ struct Audit: ParsableCommand {
         @OptionGroup var options: HomeOptions
 
         func run() throws {
-            let filter = try Audit.eventFilter(since: since, until: until, event: event, serial: serial, ca: ca, profile: profile)
+            let filter = try Audit.eventFilter(range, event: event, serial: serial, ca: ca, profile: profile)
             let authority = try options.openAuthority()
             for e in try authority.auditLog.events(matching: filter) {
                 if options.json {
@@ -89,7 +89,7 @@ struct Audit: ParsableCommand {
         @OptionGroup var options: HomeOptions
 
         func run() throws {
-            let normalized = try Audit.eventFilter(since: nil, until: nil, event: "issue", serial: serial, ca: nil, profile: nil).serialHex ?? serial
+            let normalized = try Audit.eventFilter(event: "issue", serial: serial, ca: nil, profile: nil).serialHex ?? serial
             let authority = try options.openAuthority()
             let (entry, proof, note) = try authority.audit.proveIssuance(serial: normalized)
             if options.json {
@@ -148,12 +148,11 @@ struct Audit: ParsableCommand {
 
     struct Report: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "An auditor's summary: counts, refusals by rule, revocations by reason, verification.")
-        @Option(help: "From time T (RFC 3339).") var since: String?
-        @Option(help: "Until time T (RFC 3339).") var until: String?
+        @OptionGroup var range: TimeRangeOptions
         @OptionGroup var options: HomeOptions
 
         func run() throws {
-            let filter = try Audit.eventFilter(since: since, until: until, event: nil, serial: nil, ca: nil, profile: nil)
+            let filter = try Audit.eventFilter(range, event: nil, serial: nil, ca: nil, profile: nil)
             let authority = try options.openAuthority()
             var byEvent: [String: Int] = [:], byCA: [String: Int] = [:], byProfile: [String: Int] = [:]
             var refusals: [String: Int] = [:], revocations: [String: Int] = [:]

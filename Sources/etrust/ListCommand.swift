@@ -24,8 +24,7 @@ struct ListCertificates: ParsableCommand {
     @Option(help: "valid, revoked or expired.") var status: String?
     @Option(help: "Only this profile.") var profile: String?
     @Option(help: "Subject contains TEXT.") var subject: String?
-    @Option(help: "Issued at or after T (RFC 3339).") var since: String?
-    @Option(help: "Issued at or before T (RFC 3339).") var until: String?
+    @OptionGroup var range: TimeRangeOptions
     @OptionGroup var options: HomeOptions
 
     func run() throws {
@@ -36,8 +35,7 @@ struct ListCertificates: ParsableCommand {
             }
             filter.status = s
         }
-        filter.since = try since.map { try RFC3339.parse($0) }
-        filter.until = try until.map { try RFC3339.parse($0) }
+        (filter.since, filter.until) = try range.dates
         let authority = try options.openAuthority()
         if let ca { _ = try authority.ca(ca) }
         let now = authority.clock.now()

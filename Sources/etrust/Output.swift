@@ -1,3 +1,4 @@
+import ArgumentParser
 import ETrustCore
 import Foundation
 
@@ -27,5 +28,15 @@ extension Certificate {
             "notBefore": RFC3339.format(notBefore), "notAfter": RFC3339.format(notAfter),
             "sha256": Hex.encode(sha256Fingerprint),
         ]
+    }
+}
+
+/// `--since T --until T` (RFC 3339), shared by the commands that search by time.
+struct TimeRangeOptions: ParsableArguments {
+    @Option(help: "From time T (RFC 3339).") var since: String?
+    @Option(help: "Until time T (RFC 3339).") var until: String?
+
+    var dates: (since: Date?, until: Date?) {
+        get throws { (try since.map { try RFC3339.parse($0) }, try until.map { try RFC3339.parse($0) }) }
     }
 }

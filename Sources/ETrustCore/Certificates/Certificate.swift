@@ -78,10 +78,8 @@ public struct Certificate: Sendable, Hashable {
             self.extensions = parsed.8
             self.signatureAlgorithm = try SignatureAlgorithm(oid: parsed.9)
             self.signature = parsed.10
-        } catch let e as ETrustError {
-            throw e
         } catch {
-            throw ETrustError.badInput("\(what): not a valid X.509 certificate (\(ASN1Errors.describe(error)))")
+            throw ASN1Errors.invalid(error, what: what, kind: "X.509 certificate")
         }
     }
 

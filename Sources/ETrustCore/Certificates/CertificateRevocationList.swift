@@ -68,19 +68,11 @@ public struct CertificateRevocationList: Sendable {
                 let sig = try ASN1BitString(derEncoded: &nodes)
                 fields = (tbs.encodedBytes, parsed.0, parsed.1, parsed.2, parsed.3, parsed.4, oid, Array(sig.bytes))
             }
-            self.der = der
-            self.tbsDER = fields.0
-            self.issuer = try DistinguishedName(der: fields.1)
-            self.thisUpdate = fields.2
-            self.nextUpdate = fields.3
-            self.entries = fields.4
-            self.extensions = fields.5
-            self.signatureAlgorithm = try SignatureAlgorithm(oid: fields.6)
-            self.signature = fields.7
-        } catch let e as ETrustError {
-            throw e
+            (self.der, self.tbsDER, self.issuer) = (der, fields.0, try DistinguishedName(der: fields.1))
+            (self.thisUpdate, self.nextUpdate, self.entries, self.extensions) = (fields.2, fields.3, fields.4, fields.5)
+            (self.signatureAlgorithm, self.signature) = (try SignatureAlgorithm(oid: fields.6), fields.7)
         } catch {
-            throw ETrustError.badInput("\(what): not a valid X.509 CRL (\(ASN1Errors.describe(error)))")
+            throw ASN1Errors.invalid(error, what: what, kind: "X.509 CRL")
         }
     }
 

@@ -67,10 +67,8 @@ public struct CertificateSigningRequest: Sendable {
                 let sig = try ASN1BitString(derEncoded: &nodes)
                 return (infoNode.encodedBytes, subject, spki, exts, alg, Array(sig.bytes))
             }
-        } catch let e as ETrustError {
-            throw e
         } catch {
-            throw ETrustError.badInput("\(what): not a valid PKCS#10 request (\(ASN1Errors.describe(error)))")
+            throw ASN1Errors.invalid(error, what: what, kind: "PKCS#10 request")
         }
         self.der = der
         self.signatureAlgorithm = try SignatureAlgorithm(oid: algorithmOID)

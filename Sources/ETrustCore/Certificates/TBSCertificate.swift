@@ -17,14 +17,9 @@ public struct TBSCertificate: Sendable {
 
     public init(serial: [UInt8], signatureAlgorithm: SignatureAlgorithm, issuer: DistinguishedName, notBefore: Date,
                 notAfter: Date, subject: DistinguishedName, subjectPublicKeyInfo: [UInt8], extensions: [Extension]) {
-        self.serial = serial
-        self.signatureAlgorithm = signatureAlgorithm
-        self.issuer = issuer
-        self.notBefore = notBefore
-        self.notAfter = notAfter
-        self.subject = subject
-        self.subjectPublicKeyInfo = subjectPublicKeyInfo
-        self.extensions = extensions
+        self.serial = serial; self.signatureAlgorithm = signatureAlgorithm; self.issuer = issuer
+        self.notBefore = notBefore; self.notAfter = notAfter; self.subject = subject
+        self.subjectPublicKeyInfo = subjectPublicKeyInfo; self.extensions = extensions
     }
 
     public func encode() throws -> [UInt8] {

@@ -17,3 +17,12 @@ enum ASN1Errors {
         return "\(error)".split(separator: ":").first.map(String.init) ?? "malformed DER"
     }
 }
+
+extension ASN1Errors {
+    /// The error of a parse that failed: an ETrustError as it is, anything else as bad input
+    /// naming what was read and what it should have been.
+    static func invalid(_ error: Error, what: String, kind: String) -> ETrustError {
+        if let e = error as? ETrustError { return e }
+        return ETrustError.badInput("\(what): not a valid \(kind) (\(describe(error)))")
+    }
+}

@@ -20,11 +20,7 @@ package final class OpenSSLCertificate: @unchecked Sendable {
 
     /// OpenSSL's parse of a DER certificate (d2i_X509).
     package convenience init(der: [UInt8]) throws {
-        clearOpenSSLErrors()
-        let x: OpaquePointer? = der.withUnsafeBufferPointer { buf in
-            var p = buf.baseAddress
-            return d2i_X509(nil, &p, buf.count)
-        }
+        let x = decodeDER(der) { d2i_X509(nil, $0, $1) }
         self.init(takingOwnership: try check(x, "d2i_X509", category: .badInput))
     }
 
@@ -147,11 +143,7 @@ package final class OpenSSLCRL: @unchecked Sendable {
 
     /// OpenSSL's parse of a DER CRL (d2i_X509_CRL).
     package convenience init(der: [UInt8]) throws {
-        clearOpenSSLErrors()
-        let crl: OpaquePointer? = der.withUnsafeBufferPointer { buf in
-            var p = buf.baseAddress
-            return d2i_X509_CRL(nil, &p, buf.count)
-        }
+        let crl = decodeDER(der) { d2i_X509_CRL(nil, $0, $1) }
         self.init(takingOwnership: try check(crl, "d2i_X509_CRL", category: .badInput))
     }
 

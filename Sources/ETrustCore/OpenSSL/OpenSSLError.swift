@@ -85,3 +85,12 @@ func check<T>(_ pointer: T?, _ call: String, category: ETrustError.Category = .e
     guard let pointer else { throw ETrustError.openSSL(call, category: category) }
     return pointer
 }
+
+/// Runs one of OpenSSL's d2i_* decoders over `der`, after clearing the error queue.
+func decodeDER<T>(_ der: [UInt8], _ d2i: (UnsafeMutablePointer<UnsafePointer<UInt8>?>, Int) -> T?) -> T? {
+    clearOpenSSLErrors()
+    return der.withUnsafeBufferPointer { buf in
+        var p = buf.baseAddress
+        return d2i(&p, buf.count)
+    }
+}

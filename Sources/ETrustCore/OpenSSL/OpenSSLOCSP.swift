@@ -36,11 +36,7 @@ package final class OpenSSLOCSPCertID {
 
     /// d2i_OCSP_CERTID.
     package convenience init(der: [UInt8]) throws {
-        clearOpenSSLErrors()
-        let id: OpaquePointer? = der.withUnsafeBufferPointer { buf in
-            var p = buf.baseAddress
-            return d2i_OCSP_CERTID(nil, &p, buf.count)
-        }
+        let id = decodeDER(der) { d2i_OCSP_CERTID(nil, $0, $1) }
         self.init(takingOwnership: try check(id, "d2i_OCSP_CERTID"))
     }
 
@@ -285,11 +281,7 @@ package final class OpenSSLOCSPResponse {
 
     /// d2i_OCSP_RESPONSE; throws refused/malformedInput (with OpenSSL's reasons) when it is not one.
     package convenience init(der: [UInt8]) throws {
-        clearOpenSSLErrors()
-        let resp: OpaquePointer? = der.withUnsafeBufferPointer { buf in
-            var p = buf.baseAddress
-            return d2i_OCSP_RESPONSE(nil, &p, buf.count)
-        }
+        let resp = decodeDER(der) { d2i_OCSP_RESPONSE(nil, $0, $1) }
         guard let resp else {
             throw ETrustError.openSSL("d2i_OCSP_RESPONSE", category: .refused, code: .malformedInput) { "the OCSP response is not valid DER: \($0)" }
         }
