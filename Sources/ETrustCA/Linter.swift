@@ -11,6 +11,8 @@ public enum Linter {
         public var description: String { "\(rule): \(message)" }
     }
 
+    // One piece: a flat list of independent checks, each one line with its RFC or BR reference,
+    // read top to bottom like the lint rules of Boulder's linter.
     public static func check(_ tbs: TBSCertificate, profile: Profile, issuerNotBefore: Date?, issuerNotAfter: Date?, issuerIsCA: Bool) -> [Finding] {
         var f: [Finding] = []
         func fail(_ rule: String, _ message: String) { f.append(Finding(rule: rule, message: message)) }
