@@ -52,7 +52,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "etrust", dependencies: [
-            "ETrustCA", "ETrustCore", "ETrustPolicy", "ETrustStore", "ETrustAudit", "ETrustValidation", "ETrustCommandLine",
+            "ETrustCA", "ETrustCore", "ETrustPolicy", "ETrustStore", "ETrustAudit", "ETrustValidation", "ETrustOCSP", "ETrustCommandLine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "ETrustTestSupport", dependencies: ["ETrustCA", "ETrustValidation"], path: "Tests/ETrustTestSupport"),

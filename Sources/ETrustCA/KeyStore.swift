@@ -42,10 +42,11 @@ public final class KeyStore {
     }
 
     /// Stores a new key under `keys/NAME.key.pem` (encrypted, 0600, never over an existing file)
-    /// and returns its reference.
-    public func store(_ key: PrivateKey, name: String) throws -> String {
+    /// and returns its reference. The key is encrypted under the home's passphrase, or under
+    /// `passphrase` for a key another process unlocks (an OCSP responder's).
+    public func store(_ key: PrivateKey, name: String, passphrase other: [UInt8]? = nil) throws -> String {
         let relative = "keys/\(name).key.pem"
-        try key.write(toFile: home.join(relative), passphrase: try passphrase(), iterations: home.config.keyIterations)
+        try key.write(toFile: home.join(relative), passphrase: try other ?? passphrase(), iterations: home.config.keyIterations)
         let reference = "file:" + relative
         keys[reference] = key
         return reference

@@ -19,6 +19,10 @@ public struct SecretSource: Sendable {
 
     /// The home's key passphrase: --passphrase-file or ETRUST_PASSPHRASE, or a prompt.
     public static let passphrase = SecretSource(what: "passphrase", flag: "--passphrase-file", environmentVariable: "ETRUST_PASSPHRASE")
+    /// The OCSP responders' key passphrase (never a CA key's): --signer-passphrase-file or
+    /// ETRUST_SIGNER_PASSPHRASE; the daemon has no terminal to prompt on.
+    public static let signerPassphrase = SecretSource(what: "responder key passphrase", flag: "--signer-passphrase-file",
+                                                      environmentVariable: "ETRUST_SIGNER_PASSPHRASE", prompt: false)
     /// A PKCS#12 password: --p12-password-file, or a prompt.
     public static let p12Password = SecretSource(what: "PKCS#12 password", flag: "--p12-password-file", environmentVariable: nil)
 

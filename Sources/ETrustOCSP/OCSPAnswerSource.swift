@@ -24,8 +24,6 @@ public struct ResponderConfiguration: Sendable {
     public var unknownSerial: UnknownSerialPolicy = .unknown
     /// How often the database is polled for revocations and responses due for renewal.
     public var refreshInterval: TimeInterval = 1
-    /// How often the audit log is checkpointed while the daemon runs.
-    public var checkpointInterval: TimeInterval = 60
     public init() {}
 }
 
@@ -110,15 +108,54 @@ public final class OCSPAnswerSource: @unchecked Sendable {
         }
     }
 
+    /// The CAs with a usable responder certificate; the others are reported by `signerHealth`
+    /// (and answered `unauthorized`) until `etrust ocsp provision` gives them one.
     private func loadIssuers() throws {
         var list: [Issuer] = []
+        var problems: [String: String] = [:]
         for ca in try authority.store.cas() {
             let hashes = try OCSPResponder.issuerHashes(of: ca.certificate)
-            let (cert, key) = try signing.signer(ca: ca.name)
-            list.append(Issuer(name: ca.name, certificate: ca.certificate, sha1: hashes.sha1, sha256: hashes.sha256,
-                               signerCertificate: cert, signerKey: key))
+            do {
+                let (cert, key) = try signing.signer(ca: ca.name)
+                list.append(Issuer(name: ca.name, certificate: ca.certificate, sha1: hashes.sha1, sha256: hashes.sha256,
+                                   signerCertificate: cert, signerKey: key))
+            } catch let e as ETrustError where e.code == .notFound {
+                problems[ca.name] = e.reason
+            }
         }
         shared.withLockedValue { $0.issuers = list }
+        signerProblems.withLockedValue { $0 = problems }
+    }
+
+    /// Problems with responder certificates: CA name -> the reason (missing, expired).
+    private let signerProblems = NIOLockedValueBox<[String: String]>([:])
+
+    /// Each CA's responder certificate as the daemon sees it: its notAfter, and whether it is
+    /// missing, expired, or has less than a quarter of its validity left (time to run
+    /// `etrust ocsp provision`). The daemon never issues one itself.
+    public struct SignerHealth: Sendable {
+        public var ca: String
+        public var notAfter: Date?
+        public var problem: String?
+        public var expiringSoon: Bool
+    }
+
+    public func signerHealth() -> [SignerHealth] {
+        let now = authority.clock.now()
+        var out = shared.withLockedValue { state in
+            state.issuers.map { i -> SignerHealth in
+                let c = i.signerCertificate
+                let left = c.notAfter.timeIntervalSince(now)
+                let expired = left <= 0
+                return SignerHealth(ca: i.name, notAfter: c.notAfter,
+                                    problem: expired ? "the OCSP responder certificate of CA '\(i.name)' expired at \(RFC3339.format(c.notAfter))" : nil,
+                                    expiringSoon: !expired && left < c.notAfter.timeIntervalSince(c.notBefore) / 4)
+            }
+        }
+        for (ca, reason) in signerProblems.withLockedValue({ $0 }) where !out.contains(where: { $0.ca == ca }) {
+            out.append(SignerHealth(ca: ca, notAfter: nil, problem: reason, expiringSoon: false))
+        }
+        return out.sorted { $0.ca < $1.ca }
     }
 
     private func key(_ ca: String, _ serial: String) -> String { ca + "|" + serial }
@@ -221,43 +258,53 @@ public final class OCSPAnswerSource: @unchecked Sendable {
         lastRefresh = now
         let current = shared.withLockedValue { $0.issuers }
         for (index, issuer) in current.enumerated() {
-            let (cert, signerKey) = try signing.signer(ca: issuer.name)
-            if cert.der != issuer.signerCertificate.der {
-                shared.withLockedValue { state in
-                    state.issuers[index].signerCertificate = cert
-                    state.issuers[index].signerKey = signerKey
-                    state.cache = state.cache.filter { !$0.key.hasPrefix(issuer.name + "|") }
-                }
-            }
-            var due = try authority.store.changedSerials(ca: issuer.name, since: since)
-            // Certificates issued since the last look (by `etrust issue` in another process).
-            let issued = try authority.store.certificatesIssued(ca: issuer.name, afterID: lastIssuedID[issuer.name] ?? 0, limit: 10_000)
-            if let last = issued.last { lastIssuedID[issuer.name] = last.id }
-            let known = shared.withLockedValue { Set($0.cache.keys) }
-            due += issued.map(\.serial).filter { !known.contains(key(issuer.name, $0)) }
-            shared.withLockedValue { state in
-                for (k, c) in state.cache where k.hasPrefix(issuer.name + "|") {
-                    if now >= c.thisUpdate.addingTimeInterval(c.nextUpdate.timeIntervalSince(c.thisUpdate) / 2) {
-                        due.append(String(k.dropFirst(issuer.name.count + 1)))
+            do {
+                // A responder certificate provisioned by the CA host since the last look replaces
+                // the current one; none is ever issued here.
+                if let record = try authority.store.currentOCSPSigner(ca: issuer.name),
+                   record.certificate.der != issuer.signerCertificate.der, record.certificate.notAfter > now {
+                    let (cert, signerKey) = try signing.signer(ca: issuer.name)
+                    shared.withLockedValue { state in
+                        state.issuers[index].signerCertificate = cert
+                        state.issuers[index].signerKey = signerKey
+                        state.cache = state.cache.filter { !$0.key.hasPrefix(issuer.name + "|") }
                     }
                 }
-            }
-            guard !due.isEmpty else { continue }
-            for r in try signing.presign(ca: issuer.name, serials: Array(Set(due))) {
-                var c = cached(r)
-                if let s = try authority.store.ocspStatus(ca: issuer.name, serialHex: r.serialHex), s.revoked {
-                    c = Cached(der: c.der, thisUpdate: c.thisUpdate, nextUpdate: c.nextUpdate, etag: c.etag, outcome: .revoked)
-                }
-                let entry = c
-                shared.withLockedValue { $0.cache[key(issuer.name, r.serialHex)] = entry }
-                counters.signed()
+                try refreshResponses(of: issuer, since: since, now: now)
+                signerProblems.withLockedValue { $0[issuer.name] = nil }
+            } catch let e as ETrustError where e.code == .notFound {
+                // Missing or expired: reported by signerHealth (/readyz, /metrics, the log).
+                signerProblems.withLockedValue { $0[issuer.name] = e.reason }
             }
         }
     }
 
-    /// Signs a checkpoint of the audit log if it grew (signer rotations, renewals).
-    public func checkpoint() {
-        lock.withLock { _ = try? authority.checkpoint() }
+    /// Re-signs what changed for one CA: revocations since `since`, new issuance, and responses
+    /// past half their validity.
+    private func refreshResponses(of issuer: Issuer, since: Date, now: Date) throws {
+        var due = try authority.store.changedSerials(ca: issuer.name, since: since)
+        // Certificates issued since the last look (by `etrust issue` in another process).
+        let issued = try authority.store.certificatesIssued(ca: issuer.name, afterID: lastIssuedID[issuer.name] ?? 0, limit: 10_000)
+        if let last = issued.last { lastIssuedID[issuer.name] = last.id }
+        let known = shared.withLockedValue { Set($0.cache.keys) }
+        due += issued.map(\.serial).filter { !known.contains(key(issuer.name, $0)) }
+        shared.withLockedValue { state in
+            for (k, c) in state.cache where k.hasPrefix(issuer.name + "|") {
+                if now >= c.thisUpdate.addingTimeInterval(c.nextUpdate.timeIntervalSince(c.thisUpdate) / 2) {
+                    due.append(String(k.dropFirst(issuer.name.count + 1)))
+                }
+            }
+        }
+        guard !due.isEmpty else { return }
+        for r in try signing.presign(ca: issuer.name, serials: Array(Set(due))) {
+            var c = cached(r)
+            if let s = try authority.store.ocspStatus(ca: issuer.name, serialHex: r.serialHex), s.revoked {
+                c = Cached(der: c.der, thisUpdate: c.thisUpdate, nextUpdate: c.nextUpdate, etag: c.etag, outcome: .revoked)
+            }
+            let entry = c
+            shared.withLockedValue { $0.cache[key(issuer.name, r.serialHex)] = entry }
+            counters.signed()
+        }
     }
 
     public var cachedResponses: Int { shared.withLockedValue { $0.cache.count } }

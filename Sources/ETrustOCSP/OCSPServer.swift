@@ -2,6 +2,7 @@ import ETrustCore
 import Foundation
 import Synchronization
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -51,11 +52,17 @@ public final class OCSPServer: @unchecked Sendable {
             }
         let channel = try bootstrap.bind(host: configuration.host, port: configuration.port).wait()
         self.channel = channel
-        // Revocations from other processes, renewals and signer rotation; audit checkpoints.
+        // Revocations from other processes, renewals, responder certificates provisioned by the
+        // CA host, and a warning when one nears its end (the daemon never issues one).
+        let warned = NIOLockedValueBox<Set<String>>([])
         timers.append(timer(every: configuration.refreshInterval) { [self] in
             do { try source.refresh() } catch { logger.error("refresh failed: \(error)") }
+            for h in source.signerHealth() where h.problem != nil || h.expiringSoon {
+                let note = h.problem ?? "the OCSP responder certificate of CA '\(h.ca)' expires at \(h.notAfter.map(RFC3339.format) ?? "?"); run 'etrust ocsp provision --ca \(h.ca)' on the CA host"
+                guard warned.withLockedValue({ $0.insert(note).inserted }) else { continue }
+                if h.problem != nil { logger.error("\(note)") } else { logger.warning("\(note)") }
+            }
         })
-        timers.append(timer(every: configuration.checkpointInterval) { [self] in source.checkpoint() })
         return channel.localAddress?.port ?? configuration.port
     }
 
@@ -73,7 +80,6 @@ public final class OCSPServer: @unchecked Sendable {
         try? channel?.close().wait()
         let deadline = Date().addingTimeInterval(grace)
         while inFlight.count > 0 && Date() < deadline { usleep(10_000) }
-        source.checkpoint()
         try? group.syncShutdownGracefully()
     }
 
@@ -210,8 +216,20 @@ final class OCSPHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
             answer(context, head, der)
         case (.GET, "/healthz"):
             send(context, head, status: .ok, body: Array("ok\n".utf8), contentType: "text/plain", outcome: "healthz")
+        case (.GET, "/readyz"):
+            // Ready when every CA has a responder certificate that is not expired; 503 names each
+            // failing check (an expiring one is reported but still ready).
+            let health = server.source.signerHealth()
+            let failing = health.filter { $0.problem != nil }.map { ["check": "ocsp-signer", "ca": $0.ca, "reason": $0.problem!] }
+            let warnings = health.filter(\.expiringSoon).map { ["check": "ocsp-signer-expiring", "ca": $0.ca,
+                                                                  "notAfter": $0.notAfter.map(RFC3339.format) ?? ""] }
+            let object: [String: Any] = ["status": failing.isEmpty ? "ready" : "not ready", "failing": failing, "warnings": warnings]
+            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+            let body: [UInt8] = [UInt8](data) + [0x0a]
+            send(context, head, status: failing.isEmpty ? .ok : .serviceUnavailable, body: body, contentType: "application/json", outcome: "readyz")
         case (.GET, "/metrics"):
-            let text = server.metrics.text(cacheHits: server.source.cacheHits, signatures: server.source.signatures, cached: server.source.cachedResponses)
+            let text = server.metrics.text(cacheHits: server.source.cacheHits, signatures: server.source.signatures, cached: server.source.cachedResponses,
+                                           signers: server.source.signerHealth())
             send(context, head, status: .ok, body: Array(text.utf8), contentType: "text/plain; version=0.0.4", outcome: "metrics")
         case (.GET, _) where path.hasPrefix("/crl/") || path.hasPrefix("/ca/"):
             serveFile(context, head, path)
@@ -260,6 +278,10 @@ final class OCSPHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
         for (k, v) in extraHeaders { headers.add(name: k, value: v) }
         let keepAlive = head.isKeepAlive && !close
         if !keepAlive { headers.add(name: "Connection", value: "close") }
+        // Counted before the bytes leave: a client that reads this answer and then asks /metrics
+        // (another connection, maybe another thread) sees it counted.
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
+        server.metrics.record(outcome: outcome, httpStatus: Int(status.code), seconds: seconds)
         let response = HTTPResponseHead(version: head.version, status: status, headers: headers)
         context.write(wrapOutboundOut(.head(response)), promise: nil)
         var buffer = context.channel.allocator.buffer(capacity: body.count)
@@ -269,8 +291,6 @@ final class OCSPHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
             if !keepAlive { channel.close(promise: nil) }
         }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
-        server.metrics.record(outcome: outcome, httpStatus: Int(status.code), seconds: seconds)
         server.logger.info("\(head.method) \(head.uri.prefix(64)) \(status.code) \(outcome) serial=\(serials.joined(separator: ",")) \(String(format: "%.3f", seconds * 1000))ms")
     }
 

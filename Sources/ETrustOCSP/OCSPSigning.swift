@@ -4,8 +4,13 @@ import ETrustCore
 import ETrustStore
 import Foundation
 
-/// The OCSP signing service of a home: each CA's delegated responder (profile ocsp-signing:
-/// id-kp-OCSPSigning, ocspNoCheck, short-lived), and RFC 5019 responses pre-signed with it.
+/// Each CA's delegated OCSP responder (profile ocsp-signing: id-kp-OCSPSigning, ocspNoCheck,
+/// short-lived) and the RFC 5019 responses pre-signed with it.
+/// - On the CA host, `provision` issues or rotates the responder certificate with the CA key
+///   (`etrust ocsp provision`), stores the responder key encrypted under the *signer*
+///   passphrase, and pre-signs responses.
+/// - In the responder, `signer` only loads the current responder certificate and key: it never
+///   issues one, so `etrust-ocspd` needs no CA key and no CA passphrase.
 /// Not thread-safe: callers serialize (the answer source holds its lock around it).
 public final class OCSPSigning {
     /// How long a pre-signed OCSP response is valid (RFC 5019 2.2.4: thisUpdate..nextUpdate);
@@ -16,30 +21,67 @@ public final class OCSPSigning {
 
     public init(authority: Authority) { self.authority = authority }
 
-    /// The CA's delegated OCSP responder, issued on first use and rotated when less than half
-    /// its validity remains. Each rotation is an issuance plus an "ocsp-signer" audit event.
+    /// The CA's current responder certificate and its key (decrypted with this process's
+    /// passphrase, once). Missing or expired: an environment error naming the command that fixes it.
     public func signer(ca caName: String) throws -> (certificate: Certificate, key: PrivateKey) {
+        guard let current = try authority.store.currentOCSPSigner(ca: caName) else {
+            throw ETrustError.environment("CA '\(caName)' has no OCSP responder certificate; run 'etrust ocsp provision --ca \(caName)' on the CA host",
+                                          code: .notFound)
+        }
+        let c = current.certificate
+        guard c.notAfter > authority.clock.now() else {
+            throw ETrustError.environment("the OCSP responder certificate of CA '\(caName)' expired at \(RFC3339.format(c.notAfter)); run 'etrust ocsp provision --ca \(caName)'",
+                                          code: .notFound)
+        }
+        return (c, try authority.keys.privateKey(current.keyReference, owner: "the OCSP responder of \(caName)"))
+    }
+
+    /// The result of `provision`.
+    public struct Provisioned: Sendable {
+        public var certificate: Certificate
+        /// false when the current certificate was kept (less than half of its validity used).
+        public var issued: Bool
+        public var presigned: Int
+    }
+
+    /// Issues the CA's responder certificate if it has none, if the current one is past half its
+    /// validity, or if `rotate`; the new key is encrypted under `signerPassphrase` (the
+    /// responders' secret, not the CA's). Then pre-signs a response for every unexpired
+    /// certificate of the CA. Each issuance is an "ocsp-signer" audit event.
+    public func provision(ca caName: String, validity: ValidityDuration? = nil, rotate: Bool = false,
+                          signerPassphrase: [UInt8]) throws -> Provisioned {
         let caRecord = try authority.ca(caName)
         let now = authority.clock.now()
-        if let current = try authority.store.currentOCSPSigner(ca: caName) {
-            let c = current.certificate
-            let half = c.notBefore.addingTimeInterval(c.notAfter.timeIntervalSince(c.notBefore) / 2)
-            if now < half {
-                return (c, try authority.keys.privateKey(current.keyReference, owner: "the OCSP responder of \(caName)"))
-            }
+        let current = try authority.store.currentOCSPSigner(ca: caName)
+        if let c = current?.certificate, !rotate, now < c.notBefore.addingTimeInterval(c.notAfter.timeIntervalSince(c.notBefore) / 2) {
+            return Provisioned(certificate: c, issued: false, presigned: 0)
         }
         let key = try PrivateKey.generate(.ecP256)
         let csr = try CertificateSigningRequest.create(subject: try CAManager.serviceSubject(caRecord, role: "OCSP Responder"), key: key)
-        let (certificate, _) = try authority.issue(IssuanceRequest(source: .csr(csr), profile: "ocsp-signing", label: "ocsp signer"), ca: caName)
-        let reference = try authority.keys.store(key, name: "\(caName)-ocsp-\(certificate.serialHex)")
+        let (certificate, _) = try authority.issue(IssuanceRequest(source: .csr(csr), profile: "ocsp-signing", validity: validity,
+                                                                   label: "ocsp signer"), ca: caName)
+        let reference = try authority.keys.store(key, name: "\(caName)-ocsp-\(certificate.serialHex)", passphrase: signerPassphrase)
         let event = AuditEvent(type: "ocsp-signer", time: now, ca: caName, serialHex: certificate.serialHex, profile: "ocsp-signing",
-                               fields: ["action": "rotated", "notAfter": RFC3339.format(certificate.notAfter),
+                               fields: ["action": current == nil ? "issued" : "rotated", "notAfter": RFC3339.format(certificate.notAfter),
                                         "certificateSHA256": Hex.encode(certificate.sha256Fingerprint)])
         try authority.store.transaction {
             try authority.store.insert(ocspSigner: OCSPSignerRecord(ca: caName, certificate: certificate, keyReference: reference), at: now)
             try authority.auditLog.append([event])
         }
-        return (certificate, key)
+        return Provisioned(certificate: certificate, issued: true, presigned: try presignAll(ca: caName))
+    }
+
+    /// Pre-signs a response for every certificate of the CA that has not expired.
+    @discardableResult
+    public func presignAll(ca caName: String) throws -> Int {
+        var afterID: Int64 = 0
+        var count = 0
+        while true {
+            let page = try authority.store.certificatesIssued(ca: caName, afterID: afterID, limit: 10_000)
+            guard let last = page.last else { return count }
+            afterID = last.id
+            count += try presign(ca: caName, serials: page.map(\.serial)).count
+        }
     }
 
     /// Signs and stores the RFC 5019 responses (SHA-1 CertID, no nonce) for `serials` of a CA,

@@ -41,7 +41,7 @@ public final class ResponderMetrics: @unchecked Sendable {
         lock.unlock()
     }
 
-    public func text(cacheHits: Int, signatures: Int, cached: Int) -> String {
+    public func text(cacheHits: Int, signatures: Int, cached: Int, signers: [OCSPAnswerSource.SignerHealth] = []) -> String {
         lock.lock()
         defer { lock.unlock() }
         var out = ""
@@ -62,6 +62,10 @@ public final class ResponderMetrics: @unchecked Sendable {
         metric("etrust_ocsp_presigned_responses", "gauge", "Pre-signed responses held in memory.", [("", "\(cached)")])
         metric("etrust_open_connections", "gauge", "Open HTTP connections.", [("", "\(openConnections)")])
         metric("etrust_rejected_connections_total", "counter", "Connections closed over the limit.", [("", "\(rejectedConnections)")])
+        metric("etrust_ocsp_signer_not_after_seconds", "gauge", "Unix time at which each CA's OCSP responder certificate expires (0: none).",
+               signers.map { ("{ca=\"\($0.ca)\"}", "\(Int($0.notAfter?.timeIntervalSince1970 ?? 0))") })
+        metric("etrust_ocsp_signer_ready", "gauge", "1 when the CA's responder certificate is present and unexpired.",
+               signers.map { ("{ca=\"\($0.ca)\"}", $0.problem == nil ? "1" : "0") })
         return out
     }
 }

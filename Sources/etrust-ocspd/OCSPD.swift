@@ -15,7 +15,9 @@ struct OCSPD: ParsableCommand {
 
     @Option(help: "The CA home (default: $ETRUST_HOME or ./etrust-home).") var home: String?
     @Option(help: "HOST:PORT to listen on.") var listen: String = "127.0.0.1:8080"
-    @Option(help: "A file holding the passphrase of the home's keys (or set ETRUST_PASSPHRASE).") var passphraseFile: String?
+    @Option(help: "A file holding the passphrase of the OCSP responder keys (or set ETRUST_SIGNER_PASSPHRASE); never a CA key's.")
+    var signerPassphraseFile: String?
+    @Option(help: .hidden) var passphraseFile: String?
     @Option(help: "Answer for serials the CA never issued: unknown, or revoked (RFC 6960 2.2).") var unknownSerial: String = "unknown"
     @Option(help: "At most this many open connections.") var maxConnections: Int = 4096
     @Option(help: "At most this many certificates in one request.") var maxCertificates: Int = 20
@@ -47,11 +49,14 @@ struct OCSPD: ParsableCommand {
         let logger = Logger(label: "etrust-ocspd")
         let homePath = home ?? ProcessInfo.processInfo.environment["ETRUST_HOME"] ?? "./etrust-home"
         let h = try Home.open(homePath)
-        let passphrase = try SecretSource(what: "passphrase", flag: "--passphrase-file", environmentVariable: "ETRUST_PASSPHRASE",
-                                          prompt: false).read(file: passphraseFile)
+        // Only the responder keys are unlocked here: etrust-ocspd never loads a CA key, and never
+        // issues a responder certificate (`etrust ocsp provision` does, on the CA host).
+        let passphrase = try SecretSource.signerPassphrase.read(file: signerPassphraseFile ?? passphraseFile)
         let authority = try Authority(home: h, passphrase: { passphrase })
         let source = try OCSPAnswerSource(authority: authority, configuration: config)
-        try authority.checkpoint()
+        for health in source.signerHealth() {
+            if let problem = health.problem { logger.error("\(problem)") }
+        }
         let server = OCSPServer(source: source, configuration: config, publicDirectory: h.pubDirectory, logger: logger)
         let bound = try server.start()
         let caCount = try authority.caRecords().count

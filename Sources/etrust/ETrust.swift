@@ -11,7 +11,7 @@ struct ETrust: ParsableCommand {
         commandName: "etrust",
         abstract: "A certification authority for national e-trust frameworks.",
         subcommands: [Init.self, CA.self, Issue.self, Revoke.self, Unhold.self, CRL.self, Verify.self, VerifySignature.self, Sign.self, ListCertificates.self, Show.self,
-                      PolicyCommand.self, Audit.self, TrustListCommand.self])
+                      PolicyCommand.self, Audit.self, TrustListCommand.self, OCSPCommand.self])
 
     /// Failures map to the contract's exit codes in one place, shared with etrust-ocspd.
     static func main() {

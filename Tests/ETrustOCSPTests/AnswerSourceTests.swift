@@ -85,12 +85,15 @@ struct AnswerSourceTests {
         return seq(seq(list))
     }
 
-    @Test("a no-nonce SHA-1 request is signed once, then served from the pre-signed bytes")
+    @Test("a no-nonce SHA-1 request for a certificate not pre-signed yet is signed once, then served from the pre-signed bytes")
     func presigned() throws {
         let f = try OT.fixture()
         defer { OT.cleanUp(f) }
         let source = try OT.source(f)
-        let req = try OCSPClient.request(for: f.good, issuer: f.issuing, nonce: false)
+        // Issued after the responder was provisioned (which pre-signed the others) and started.
+        let csr = try TestSupport.csr(subject: "CN=after-provision,O=etrust tests,C=TG")
+        let fresh = try f.authority.issue(IssuanceRequest(source: .csr(csr), profile: "tls-client"), ca: "issuing").0
+        let req = try OCSPClient.request(for: fresh, issuer: f.issuing, nonce: false)
         let first = source.answer(req.der)
         #expect(!first.fromCache)
         let second = source.answer(req.der)
@@ -100,9 +103,11 @@ struct AnswerSourceTests {
         #expect(source.cacheHits == 1)
         #expect(source.signatures == 1)
         // With a nonce: signed live, never from the cache.
-        let withNonce = source.answer(try OCSPClient.request(for: f.good, issuer: f.issuing, nonce: true).der)
+        let withNonce = source.answer(try OCSPClient.request(for: fresh, issuer: f.issuing, nonce: true).der)
         #expect(!withNonce.fromCache)
         #expect(source.cacheHits == 1)
+        // What provisioning pre-signed is served as bytes from the first question on.
+        #expect(source.answer(try OCSPClient.request(for: f.good, issuer: f.issuing, nonce: false).der).fromCache)
     }
 
     @Test("refresh() picks up a revocation made through another Authority; the next answer is revoked")

@@ -30,15 +30,22 @@ struct OCSPSignerTests {
         #expect(r.output.contains("\(f.goodPath): good"), "\(r.output)")
     }
 
-    @Test("OCSPSigning.signer issues an ocsp-signing certificate per CA (EKU OCSPSigning, ocspNoCheck), audited; a second call returns it")
+    static let signerPassphrase = Array(OT.passphrase.utf8)
+
+    @Test("ocsp provision issues an ocsp-signing certificate per CA (EKU OCSPSigning, ocspNoCheck), audited; a second provision keeps it")
     func issuedOncePerCA() throws {
-        let f = try OT.fixture(revoke: false)
+        let f = try OT.fixture(revoke: false, provision: false)
         defer { OT.cleanUp(f) }
         let a = f.authority
         for (caName, caCert) in [("issuing", f.issuing), ("root", f.root)] {
             #expect(try signerEvents(a, ca: caName).isEmpty)
             let signing = OCSPSigning(authority: a)
+            // A responder never issues one itself.
+            #expect(throws: ETrustError.self) { try signing.signer(ca: caName) }
+            let provisioned = try signing.provision(ca: caName, signerPassphrase: Self.signerPassphrase)
+            #expect(provisioned.issued)
             let (cert, key) = try signing.signer(ca: caName)
+            #expect(cert.der == provisioned.certificate.der)
             #expect(cert.issuer == caCert.subject, "\(caName)")
             #expect(try cert.isSigned(by: try caCert.publicKey), "\(caName)")
             #expect(try key.subjectPublicKeyInfo == cert.subjectPublicKeyInfo, "\(caName): the key is the certificate's")
@@ -58,13 +65,13 @@ struct OCSPSignerTests {
             #expect(events.first?.serialHex == cert.serialHex)
             let payload = try #require(try JSONSerialization.jsonObject(with: Data((events.first?.payload ?? "").utf8)) as? [String: Any])
             #expect(payload["certificateSHA256"] as? String == Hex.encode(cert.sha256Fingerprint), "\(payload)")
-            #expect(payload["action"] as? String == "rotated" || payload["action"] as? String == "issued", "\(payload)")
+            #expect(payload["action"] as? String == "issued", "\(payload)")
 
-            let (again, againKey) = try signing.signer(ca: caName)
-            #expect(again.der == cert.der, "\(caName): a second call issued another signer")
-            #expect(try againKey.subjectPublicKeyInfo == cert.subjectPublicKeyInfo)
+            let again = try signing.provision(ca: caName, signerPassphrase: Self.signerPassphrase)
+            #expect(!again.issued)
+            #expect(again.certificate.der == cert.der, "\(caName): a second provision issued another signer")
             #expect(try signerEvents(a, ca: caName).count == 1)
-            // Another process (another Authority) sees the same signer.
+            // Another process (another Authority, the responder's) sees the same signer.
             #expect(try OCSPSigning(authority: OT.authority(f.home)).signer(ca: caName).certificate.der == cert.der)
         }
         // openssl agrees on the purpose.
@@ -80,7 +87,7 @@ struct OCSPSignerTests {
         #expect(verify.status == 0, "etrust audit verify: \(verify.stdout) \(verify.stderr)")
     }
 
-    @Test("past half its validity a new signer is issued (rotation), audited; the responder signs with it; the audit log verifies")
+    @Test("provisioning past half the validity (or with rotate) issues a new signer, audited; the responder signs with it; the log verifies")
     func rotation() throws {
         let f = try OT.fixture()
         defer { OT.cleanUp(f) }
@@ -88,25 +95,29 @@ struct OCSPSignerTests {
         let lifetime = old.notAfter.timeIntervalSince(old.notBefore)
         let later = FixedClock(old.notBefore.addingTimeInterval(lifetime * 0.6))
         let future = try OT.authority(f.home, clock: later)
-        let (new, newKey) = try OCSPSigning(authority: future).signer(ca: "issuing")
+        // The responder at that time still has the old one: it never rotates by itself.
+        #expect(try OCSPSigning(authority: future).signer(ca: "issuing").certificate.der == old.der)
+        let rotated = try OCSPSigning(authority: future).provision(ca: "issuing", signerPassphrase: Self.signerPassphrase)
+        let new = rotated.certificate
+        #expect(rotated.issued && rotated.presigned >= 2, "\(rotated.presigned) responses pre-signed")
         #expect(new.der != old.der, "no rotation past half the validity")
-        #expect(new.serialHex != old.serialHex)
-        #expect(try newKey.subjectPublicKeyInfo == new.subjectPublicKeyInfo)
         #expect(new.notAfter > old.notAfter)
         let events = try signerEvents(future, ca: "issuing")
         #expect(events.count == 2, "\(events.map(\.payload))")
         #expect(events.last?.serialHex == new.serialHex)
-        // Stable again after the rotation.
-        #expect(try OCSPSigning(authority: future).signer(ca: "issuing").certificate.der == new.der)
-        #expect(try signerEvents(future, ca: "issuing").count == 2)
+        // Stable again after the rotation, unless rotate is asked for.
+        #expect(try !OCSPSigning(authority: future).provision(ca: "issuing", signerPassphrase: Self.signerPassphrase).issued)
+        #expect(try OCSPSigning(authority: future).provision(ca: "issuing", rotate: true, signerPassphrase: Self.signerPassphrase).issued)
+        #expect(try signerEvents(future, ca: "issuing").count == 3)
+        let newest = try OCSPSigning(authority: future).signer(ca: "issuing").certificate
 
-        // A responder running at that time signs with the new signer.
+        // A responder running at that time signs with the newest signer.
         let source = try OT.source(f, clock: later)
         let req = try OCSPClient.request(for: f.good, issuer: f.issuing, nonce: true)
         let a = source.answer(req.der)
         #expect(a.outcome == .good)
         let embedded = OT.embeddedCertificates(a.body)
-        #expect(embedded.map(\.der) == [new.der], "the response carries \(embedded.map(\.serialHex)), expected \(new.serialHex)")
+        #expect(embedded.map(\.der) == [newest.der], "the response carries \(embedded.map(\.serialHex)), expected \(newest.serialHex)")
         try judgeAt(later.now(), a.body, f)
 
         _ = try future.checkpoint()
@@ -114,7 +125,7 @@ struct OCSPSignerTests {
         #expect(verify.status == 0, "etrust audit verify: \(verify.stdout) \(verify.stderr)")
     }
 
-    @Test("a running responder rotates its signer on refresh() and drops the pre-signed bytes of the old one")
+    @Test("a running responder picks up a signer provisioned by the CA host on refresh() and drops the old one's bytes; it never issues one")
     func rotationOnRefresh() throws {
         let f = try OT.fixture(revoke: false)
         defer { OT.cleanUp(f) }
@@ -129,11 +140,36 @@ struct OCSPSignerTests {
         #expect(source.answer(req.der).fromCache)
 
         clock.set(old.notBefore.addingTimeInterval(lifetime * 0.6))
+        let eventsBefore = try signerEvents(f.authority, ca: "issuing").count
+        try source.refresh()
+        #expect(try signerEvents(f.authority, ca: "issuing").count == eventsBefore, "the responder issued a signer itself")
+        #expect(OT.embeddedCertificates(source.answer(req.der).body).map(\.der) == [old.der])
+
+        // The CA host provisions; the responder switches on its next refresh.
+        let new = try OCSPSigning(authority: OT.authority(f.home, clock: FixedClock(clock.now())))
+            .provision(ca: "issuing", signerPassphrase: Self.signerPassphrase).certificate
         try source.refresh()
         let after = source.answer(req.der)
         let signers = OT.embeddedCertificates(after.body)
-        #expect(signers.count == 1 && signers.first?.der != old.der, "still signed by the old signer after rotation")
+        #expect(signers.map(\.der) == [new.der], "still signed by the old signer after the CA host rotated it")
         try judgeAt(clock.now(), after.body, f)
+    }
+
+    @Test("a CA without a provisioned responder is answered unauthorized and reported by signerHealth, the others are served")
+    func missingSigner() throws {
+        let f = try OT.fixture(provision: false)
+        defer { OT.cleanUp(f) }
+        _ = try OCSPSigning(authority: f.authority).provision(ca: "root", signerPassphrase: Self.signerPassphrase)
+        let source = try OT.source(f)
+        let health = source.signerHealth()
+        #expect(health.first { $0.ca == "root" }?.problem == nil)
+        let issuing = try #require(health.first { $0.ca == "issuing" })
+        #expect(issuing.problem?.contains("etrust ocsp provision --ca issuing") == true, "\(issuing)")
+        let req = try OCSPClient.request(for: f.good, issuer: f.issuing, nonce: false)
+        #expect(source.answer(req.der).outcome == .unauthorized)
+        let rootReq = try OCSPClient.request(for: f.issuing, issuer: f.root, nonce: false)
+        #expect(source.answer(rootReq.der).outcome == .good)
+        #expect(try signerEvents(f.authority, ca: "issuing").isEmpty)
     }
 }
 

@@ -42,7 +42,9 @@ enum OT {
         var chainPath: String { work + "/chain.pem" }
     }
 
-    static func fixture(revoke: Bool = true) throws -> Fixture {
+    /// With `provision`, each CA's OCSP responder is provisioned (as `etrust ocsp provision` does
+    /// on the CA host), its key under the test passphrase: responders never issue their own.
+    static func fixture(revoke: Bool = true, provision: Bool = true) throws -> Fixture {
         let pki = try TestSupport.makePKI()
         let dir = (pki.home as NSString).deletingLastPathComponent
         let work = dir + "/work"
@@ -57,6 +59,9 @@ enum OT {
         let good = try leaf("ocsp-good")
         let revoked = try leaf("ocsp-revoked")
         if revoke { try a.revoke(ca: "issuing", serial: revoked.serialHex, reason: .keyCompromise) }
+        if provision {
+            for ca in ["root", "issuing"] { _ = try OCSPSigning(authority: a).provision(ca: ca, signerPassphrase: Array(passphrase.utf8)) }
+        }
         let f = Fixture(home: pki.home, work: work, authority: a, root: root, issuing: issuing, good: good, revoked: revoked)
         try root.pem.write(toFile: f.rootPath, atomically: true, encoding: .utf8)
         try issuing.pem.write(toFile: f.issuingPath, atomically: true, encoding: .utf8)
