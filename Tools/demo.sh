@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on a fresh machine: build etrust, create a CA home with embedded SQLite, a national
 # root and an issuing CA, issue one certificate of every end-entity profile, check each with the
-# openssl CLI, revoke one and publish CRLs, validate as a relying party, verify the audit log.
+# openssl CLI, revoke one and publish CRLs, validate as a relying party, answer OCSP from a
+# responder that holds no CA key, verify the audit log.
 #   Tools/demo.sh [HOME]        (default ./demo-home; an existing demo home is replaced)
 #   Tools/demo.sh --update-certs  also copies the CA certificates into Certs/
 set -euo pipefail
@@ -25,8 +26,10 @@ fi
 
 echo "== building etrust (release)"
 swift build -c release --product etrust 2>&1 | grep -E "error|warning: unre|Compiling etrust|Build" || true
+swift build -c release --product etrust-ocspd 2>&1 | grep -E "error|Build" || true
 etrust="$root/.build/release/etrust"
-[ -x "$etrust" ] || { echo "build failed"; exit 1; }
+ocspd="$root/.build/release/etrust-ocspd"
+[ -x "$etrust" ] && [ -x "$ocspd" ] || { echo "build failed"; exit 1; }
 
 # The demo's CA keys are encrypted with this passphrase (a real CA uses --passphrase-file or a prompt).
 export ETRUST_PASSPHRASE=${ETRUST_PASSPHRASE:-demo-passphrase-change-me}
@@ -84,7 +87,26 @@ serial=$(openssl x509 -in "$work/tls-client.pem" -noout -serial | cut -d= -f2)
 "$etrust" verify "$work/citizen-signing.pem" --home "$home" --intermediate "$home/certs/citizens.pem" \
   --crl "$home/pub/crl/citizens.crl" --crl "$home/pub/crl/root.crl" --revocation crl --purpose document-signing --min-assurance high
 
-say "8. The audit log: every act above, in a Merkle tree with signed checkpoints"
+say "8. The OCSP responder, holding no CA key: provisioned on the CA host, then started with the responder passphrase only"
+export ETRUST_SIGNER_PASSPHRASE=${ETRUST_SIGNER_PASSPHRASE:-demo-responder-passphrase}
+for ca in root citizens; do "$etrust" ocsp provision --home "$home" --ca "$ca"; done
+port=$(( 20000 + RANDOM % 20000 ))
+env -u ETRUST_PASSPHRASE "$ocspd" --home "$home" --listen "127.0.0.1:$port" --log-level warning &
+ocspd_pid=$!
+trap 'kill $ocspd_pid 2>/dev/null || true' EXIT
+for _ in $(seq 50); do
+  openssl ocsp -issuer "$home/certs/citizens.pem" -cert "$work/citizen-signing.pem" -url "http://127.0.0.1:$port/ocsp" \
+    -CAfile "$home/certs/root.pem" -timeout 2 >/dev/null 2>&1 && break
+  sleep 0.2
+done
+for leaf in citizen-signing tls-client; do
+  openssl ocsp -issuer "$home/certs/citizens.pem" -cert "$work/$leaf.pem" -url "http://127.0.0.1:$port/ocsp" \
+    -CAfile "$home/certs/root.pem" -timeout 5 2>&1 | grep -E "Response verify|$leaf.pem|Reason" || true
+done
+kill $ocspd_pid; wait $ocspd_pid 2>/dev/null || true
+trap - EXIT
+
+say "9. The audit log: every act above, in a Merkle tree with signed checkpoints"
 "$etrust" audit report --home "$home"
 "$etrust" audit verify --home "$home"
 
