@@ -13,6 +13,10 @@ public final class KeyStore {
     private var signers: [String: Signer] = [:]
     private var keys: [String: PrivateKey] = [:]
 
+    /// The reference of a CA whose key lives in another home (an offline root imported with the
+    /// certificate chain at `etrust ca activate`).
+    public static let offlinePrefix = "offline:"
+
     init(home: Home, passphrase: @escaping () throws -> [UInt8]) {
         self.home = home
         self.passphrase = passphrase
@@ -33,6 +37,9 @@ public final class KeyStore {
     /// The private key a reference names.
     public func privateKey(_ reference: String, owner: String) throws -> PrivateKey {
         if let k = keys[reference] { return k }
+        if reference.hasPrefix(KeyStore.offlinePrefix) {
+            throw ETrustError.environment("\(owner): its key is not in this home (an offline CA): sign on its own host", code: .notFound)
+        }
         guard reference.hasPrefix("file:") else {
             throw ETrustError.environment("\(owner): key store '\(reference)' is not available", code: .io)
         }

@@ -21,6 +21,9 @@ public protocol CertificateStorage {
     func certificate(ca: String, serialHex: String) throws -> CertificateRecord?
     func certificates(serialHex: String) throws -> [CertificateRecord]
     func certificates(matching: CertificateFilter, at: Date) throws -> [CertificateRecord]
+    func insert(pendingCA: PendingCARecord) throws
+    func pendingCA(named: String) throws -> PendingCARecord?
+    func deletePendingCA(named: String) throws
 }
 
 /// Serials and to-be-signed certificates committed before signing.

@@ -65,3 +65,16 @@ public struct CertificateFilter: Sendable {
         self.since = since; self.until = until; self.limit = limit
     }
 }
+
+/// A CA whose key was generated in this home and whose certificate is signed by another home
+/// (an offline root): its request, until the certificate comes back.
+public struct PendingCARecord: Sendable {
+    public var name: String
+    public var csr: CertificateSigningRequest
+    public var keyReference: String
+    public var profile: String
+    public var createdAt: Date
+    public init(name: String, csr: CertificateSigningRequest, keyReference: String, profile: String, createdAt: Date) {
+        self.name = name; self.csr = csr; self.keyReference = keyReference; self.profile = profile; self.createdAt = createdAt
+    }
+}

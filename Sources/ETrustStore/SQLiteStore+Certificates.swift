@@ -104,4 +104,30 @@ extension SQLiteStore {
         args.append(.integer(f.limit ?? -1))
         return try db.prepare(sql).query(args).map(certificateRecord)
     }
+
+    // MARK: CAs signed elsewhere
+
+    public func insert(pendingCA p: PendingCARecord) throws {
+        try db.transaction {
+            do {
+                try db.prepare("INSERT INTO pending_cas(name, subject, key_ref, profile, csr, created_at) VALUES (?,?,?,?,?,?)")
+                    .run([.text(p.name), .text(p.csr.subject.description), .text(p.keyReference), .text(p.profile), .blob(p.csr.der),
+                          .time(p.createdAt)])
+            } catch {
+                if db.isUniqueViolation { throw ETrustError.refused("a CA named '\(p.name)' is already waiting for its certificate", code: .alreadyExists) }
+                throw error
+            }
+        }
+    }
+
+    public func pendingCA(named name: String) throws -> PendingCARecord? {
+        guard let r = try db.prepare("SELECT * FROM pending_cas WHERE name = ?").query([.text(name)]).first else { return nil }
+        return PendingCARecord(name: r.text("name") ?? "", csr: try CertificateSigningRequest(der: r.blob("csr") ?? []),
+                               keyReference: r.text("key_ref") ?? "", profile: r.text("profile") ?? "",
+                               createdAt: Date(unixSeconds: r.int("created_at") ?? 0))
+    }
+
+    public func deletePendingCA(named name: String) throws {
+        try db.transaction { try db.prepare("DELETE FROM pending_cas WHERE name = ?").run([.text(name)]) }
+    }
 }

@@ -137,6 +137,18 @@ extension SQLiteStore {
             closed_at INTEGER
         );
         """,
+        // 6: a CA whose key was made here and whose certificate is signed elsewhere (an offline
+        // root): the request waits here until `etrust ca activate`.
+        """
+        CREATE TABLE pending_cas (
+            name TEXT PRIMARY KEY,
+            subject TEXT NOT NULL,
+            key_ref TEXT NOT NULL,
+            profile TEXT NOT NULL,
+            csr BLOB NOT NULL,
+            created_at INTEGER NOT NULL
+        );
+        """,
     ]
 
     func migrate() throws {

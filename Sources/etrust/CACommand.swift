@@ -6,7 +6,7 @@ import Foundation
 struct CA: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ca", abstract: "Certification authorities of the home.",
-        subcommands: [Create.self, List.self, ShowCA.self, Export.self, CrossCertify.self])
+        subcommands: [Create.self, List.self, ShowCA.self, Export.self, CrossCertify.self, SignSubordinate.self, Activate.self])
 
     struct CrossCertify: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -68,9 +68,13 @@ struct CA: ParsableCommand {
         @Option(help: "The CA profile (default root-ca or sub-ca).") var profile: String?
         @Option(help: "Validity, e.g. 10y.") var validity: String?
         @Option(help: "file (default) or pkcs11:URI.") var keyStore: String = "file"
+        @Flag(help: "The certificate is signed by another home (an offline root): make the key here, write the request with --csr-out.")
+        var external = false
+        @Option(help: "With --external: where the certificate request goes (PEM).") var csrOut: String?
         @OptionGroup var options: HomeOptions
 
         func run() throws {
+            if external || csrOut != nil { return try runExternal() }
             var r = Authority.CACreation(name: name, subject: subject)
             r.key = try KeyAlgorithm(parsing: key)
             r.parent = parent

@@ -1,0 +1,98 @@
+import ETrustTestSupport
+import Foundation
+import Testing
+
+/// A national root kept offline: two homes, the three steps of a subordinate CA's creation
+/// (`ca create --external`, `ca sign-subordinate` on the root's home, `ca activate`), then the
+/// issuing CA at work; openssl judges the chain, each home's audit log verifies.
+@Suite("Offline root")
+struct OfflineRootTests {
+    static let rootSubject = "CN=Offline National Root,O=Test,C=TG"
+    static let issuingSubject = "CN=Online Issuing CA,O=Test,C=TG"
+
+    func ok(_ args: [String], _ what: String) throws -> E2E.Result {
+        let r = try E2E.etrust(args)
+        try #require(r.status == 0, "\(what): exit \(r.status): \(r.stderr)")
+        return r
+    }
+
+    @Test("root home and issuing home: request, sign-subordinate, activate; the issuing CA issues; openssl verify; both logs verify")
+    func threeSteps() throws {
+        let rootHome = try E2E.initHome("offline-root")
+        let issuingHome = try E2E.initHome("offline-issuing")
+        defer { E2E.cleanUp(rootHome); E2E.cleanUp(issuingHome) }
+        let work = (issuingHome as NSString).deletingLastPathComponent + "/work"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        _ = try ok(["ca", "create", "root", "--home", rootHome, "--subject", Self.rootSubject, "--key", "ec-p384"], "root")
+
+        // 1. On the issuing host: the key stays here, the request goes out.
+        let req = work + "/issuing.csr.pem"
+        let requested = try ok(["ca", "create", "issuing", "--home", issuingHome, "--external", "--subject", Self.issuingSubject,
+                                "--csr-out", req, "--json"], "create --external")
+        #expect(requested.json?["status"] as? String == "waiting for its certificate")
+        #expect(try E2E.read(req).contains("BEGIN CERTIFICATE REQUEST"))
+        // Not usable before activation.
+        let early = try E2E.etrust(["issue", "--home", issuingHome, "--ca", "issuing", "--profile", "tls-client",
+                                    "--csr", try E2E.makeCSR(in: work, name: "early", subject: "/CN=early")])
+        #expect(early.status == 2, "\(early.stderr)")
+
+        // 2. On the offline root's host: certified, recorded and audited there.
+        let cert = work + "/issuing.pem"
+        _ = try ok(["ca", "sign-subordinate", "--home", rootHome, "--ca", "root", "--csr", req, "--out", cert], "sign-subordinate")
+        let listed = try ok(["list", "--home", rootHome, "--profile", "sub-ca", "--json"], "list on the root home")
+        #expect(listed.json?["count"] as? Int == 1, "\(listed.stdout)")
+
+        // 3. Back on the issuing host.
+        let activated = try ok(["ca", "activate", "issuing", "--home", issuingHome, "--cert", cert, "--chain", rootHome + "/certs/root.pem",
+                                "--json"], "activate")
+        let parent = try #require(activated.json?["parent"] as? String, "\(activated.stdout)")
+        #expect(parent == "offline-national-root")
+        let exported = try ok(["ca", "export", "issuing", "--home", issuingHome], "export")
+        #expect(E2E.pemCertificates(exported.stdout).count == 2)
+
+        // The issuing CA at work; openssl judges the chain with the root's certificate only.
+        let leafCSR = try E2E.makeCSR(in: work, name: "leaf", subject: "/CN=Ama Mensah/C=TG")
+        let leaf = work + "/leaf.pem"
+        _ = try ok(["issue", "--home", issuingHome, "--ca", "issuing", "--profile", "tls-client", "--csr", leafCSR, "--out", leaf], "issue")
+        let verify = try E2E.openssl(["verify", "-CAfile", rootHome + "/certs/root.pem", "-untrusted", cert, leaf])
+        #expect(verify.status == 0 && verify.stdout.contains(": OK"), "\(verify.stdout)\(verify.stderr)")
+        _ = try ok(["crl", "--home", issuingHome, "--ca", "issuing"], "crl of the issuing CA")
+        // The root's key is not in the issuing home.
+        let rootCRL = try E2E.etrust(["crl", "--home", issuingHome, "--ca", parent])
+        #expect(rootCRL.status == 3 && rootCRL.stderr.contains("offline"), "\(rootCRL.status) \(rootCRL.stderr)")
+
+        for home in [rootHome, issuingHome] {
+            let audit = try E2E.etrust(["audit", "verify", "--home", home])
+            #expect(audit.status == 0, "\(home): \(audit.stdout)\(audit.stderr)")
+        }
+        let events = try ok(["audit", "log", "--home", issuingHome, "--event", "ca", "--json"], "audit log").stdout
+        #expect(events.contains("\"action\":\"requested\"") && events.contains("\"action\":\"activated\"") && events.contains("\"action\":\"imported\""),
+                "\(events)")
+    }
+
+    @Test("activate refuses a certificate of another key, a chain without the issuer, an unknown name: exit 1, nothing recorded")
+    func badActivation() throws {
+        let rootHome = try E2E.initHome("offline-bad-root")
+        let issuingHome = try E2E.initHome("offline-bad-issuing")
+        defer { E2E.cleanUp(rootHome); E2E.cleanUp(issuingHome) }
+        let work = (issuingHome as NSString).deletingLastPathComponent + "/work"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        _ = try ok(["ca", "create", "root", "--home", rootHome, "--subject", Self.rootSubject], "root")
+        _ = try ok(["ca", "create", "other", "--home", rootHome, "--parent", "root", "--subject", "CN=Other CA,O=Test,C=TG"], "other")
+        let req = work + "/issuing.csr.pem"
+        _ = try ok(["ca", "create", "issuing", "--home", issuingHome, "--external", "--subject", Self.issuingSubject, "--csr-out", req], "request")
+        let cert = work + "/issuing.pem"
+        _ = try ok(["ca", "sign-subordinate", "--home", rootHome, "--ca", "root", "--csr", req, "--out", cert], "sign")
+        let before = try E2E.snapshot(issuingHome)
+        let wrongKey = try E2E.etrust(["ca", "activate", "issuing", "--home", issuingHome, "--cert", rootHome + "/certs/other.pem",
+                                       "--chain", rootHome + "/certs/root.pem"])
+        #expect(wrongKey.status == 1 && wrongKey.stderr.contains("key"), "\(wrongKey.status) \(wrongKey.stderr)")
+        let noIssuer = try E2E.etrust(["ca", "activate", "issuing", "--home", issuingHome, "--cert", cert, "--chain", rootHome + "/certs/other.pem"])
+        #expect(noIssuer.status == 1, "\(noIssuer.status) \(noIssuer.stderr)")
+        let unknown = try E2E.etrust(["ca", "activate", "nobody", "--home", issuingHome, "--cert", cert, "--chain", rootHome + "/certs/root.pem"])
+        #expect(unknown.status == 1, "\(unknown.status) \(unknown.stderr)")
+        #expect(try E2E.sqlCount(issuingHome, "cas") == 0)
+        #expect(try E2E.sqlCount(issuingHome, "pending_cas") == 1)
+        #expect(try E2E.snapshot(issuingHome) == before, "a refused activation changed the home")
+    }
+}
