@@ -155,6 +155,25 @@ struct OCSPSignerTests {
         try judgeAt(clock.now(), after.body, f)
     }
 
+    @Test("signerHealth: a responder certificate with less than a quarter of its validity left is flagged, an expired one is a problem")
+    func expiringSigner() throws {
+        let f = try OT.fixture(revoke: false)
+        defer { OT.cleanUp(f) }
+        let (cert, _) = try OCSPSigning(authority: f.authority).signer(ca: "issuing")
+        let lifetime = cert.notAfter.timeIntervalSince(cert.notBefore)
+        let clock = MovableClock(cert.notBefore.addingTimeInterval(lifetime * 0.5))
+        let source = try OT.source(f, clock: clock)
+        var issuing = try #require(source.signerHealth().first { $0.ca == "issuing" })
+        #expect(!issuing.expiringSoon && issuing.problem == nil)
+        clock.set(cert.notBefore.addingTimeInterval(lifetime * 0.8))
+        issuing = try #require(source.signerHealth().first { $0.ca == "issuing" })
+        #expect(issuing.expiringSoon && issuing.problem == nil, "\(issuing)")
+        #expect(issuing.notAfter == cert.notAfter)
+        clock.set(cert.notAfter.addingTimeInterval(60))
+        issuing = try #require(source.signerHealth().first { $0.ca == "issuing" })
+        #expect(issuing.problem?.contains("expired") == true, "\(issuing)")
+    }
+
     @Test("a CA without a provisioned responder is answered unauthorized and reported by signerHealth, the others are served")
     func missingSigner() throws {
         let f = try OT.fixture(provision: false)
