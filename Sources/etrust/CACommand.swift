@@ -68,6 +68,7 @@ struct CA: ParsableCommand {
         @Option(help: "The CA profile (default root-ca or sub-ca).") var profile: String?
         @Option(help: "Validity, e.g. 10y.") var validity: String?
         @Option(help: "file (default) or pkcs11:URI.") var keyStore: String = "file"
+        @OptionGroup var custody: CustodyOptions
         @OptionGroup var options: HomeOptions
 
         func run() throws {
@@ -77,9 +78,12 @@ struct CA: ParsableCommand {
             r.profile = profile
             r.validity = try validity.map { try ValidityDuration(parsing: $0) }
             r.keyStore = keyStore
+            r.custody = try custody.split()
             let (record, path) = try options.changing { try $0.createCA(r) }
             if options.json {
                 var o = record.certificate.jsonSummary
+                o["ceremony"] = options.homePath + "/" + KeyCeremony.relativePath(ca: record.name, date: record.createdAt)
+                if let split = r.custody { o["shares"] = split.shareFiles(ca: record.name) }
                 o["name"] = record.name
                 o["path"] = path
                 o["profile"] = record.profile
@@ -88,6 +92,10 @@ struct CA: ParsableCommand {
                 try Output.json(o)
             } else {
                 print(path)
+                if let split = r.custody {
+                    print("the key is split \(split.threshold)-of-\(split.custodians); hand one share file to each custodian:")
+                    for file in split.shareFiles(ca: record.name) { print("  \(file)") }
+                }
             }
         }
     }
