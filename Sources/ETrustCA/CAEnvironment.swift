@@ -21,6 +21,7 @@ final class CAEnvironment {
         self.requester = requester
         self.urls = URLTemplates(base: home.config.publicBaseURL, documents: home.config.documentsBaseURL)
         self.audit = AuditTrail(log: AuditLog(storage: store, enabled: home.config.auditEnabled), home: home, keys: keys, clock: clock)
+        keys.custody.environment = self
     }
 
     func profile(_ name: String) throws -> Profile {

@@ -38,6 +38,8 @@ public final class CAManager {
         public var profile: String?
         public var validity: ValidityDuration?
         public var keyStore: String = "file"
+        /// Split control of the (file) key among custodians, M-of-N; nil: the home's passphrase.
+        public var custody: CustodySplit?
         public init(name: String, subject: String) { self.name = name; self.subject = subject }
     }
 
@@ -93,6 +95,7 @@ public final class CAManager {
     /// kind against the parent, and the parent's path length and validity.
     private func checkCreation(_ r: CACreation) throws -> (DistinguishedName, CARecord?, Profile) {
         try CAManager.validateCAName(r.name)
+        try r.custody?.validate(ca: r.name, keyStore: r.keyStore)
         guard r.keyStore == "file" else {
             if r.keyStore.hasPrefix("pkcs11:") {
                 throw ETrustError.badInput("--key-store pkcs11: HSM keys are not supported by this build yet; use --key-store file", code: .unsupportedAlgorithm)
@@ -131,7 +134,8 @@ public final class CAManager {
     /// removed again if that fails.
     private func commitCA(_ r: CACreation, certificate: Certificate, key: PrivateKey, profile: Profile, parent: CARecord?,
                           intents: [Int64], at now: Date) throws -> CARecord {
-        let keyReference = try env.keys.store(key, name: r.name)
+        let (keyReference, shareIDs) = try r.custody.map { try env.keys.storeSplit(key, name: r.name, split: $0) }
+            ?? (reference: env.keys.store(key, name: r.name), shareIDs: [])
         let record = CARecord(name: r.name, certificate: certificate, keyReference: keyReference, parent: r.parent,
                               profile: profile.name, createdAt: now)
         let events = [
@@ -142,7 +146,13 @@ public final class CAManager {
                        fields: ["action": "created", "subject": certificate.subject.description, "parent": r.parent ?? "",
                                 "certificateSHA256": Hex.encode(certificate.sha256Fingerprint), "requester": env.requester]),
         ]
+        let ceremony = KeyCeremony(ca: r.name, subject: certificate.subject.description, parent: r.parent, date: now,
+                                   operatorName: env.requester, algorithm: r.key.rawValue, keyReference: keyReference, shareIDs: shareIDs,
+                                   spkiSHA256: try key.publicKey.spkiSHA256, certificateSHA256: certificate.sha256Fingerprint,
+                                   serialHex: certificate.serialHex)
+        var ceremonyPath: String?
         do {
+            ceremonyPath = try ceremony.write(home: env.home)
             let issued = parent.map { parent in
                 CertificateRecord(ca: parent.name, serialHex: certificate.serialHex, subject: certificate.subject.description,
                                   subjectAltNames: [], profile: profile.name, notBefore: certificate.notBefore,
@@ -150,10 +160,11 @@ public final class CAManager {
             }
             try env.store.transaction {
                 try env.store.insert(ca: record, issued: issued)
-                try env.audit.log.append(events)
+                try env.audit.log.append(events + [ceremony.auditEvent])
                 try env.store.close(intents: intents, state: .completed, at: now)
             }
         } catch {
+            if let ceremonyPath { unlink(ceremonyPath) }
             env.keys.discard(keyReference)
             throw error
         }

@@ -12,6 +12,8 @@ public final class KeyStore {
     let passphrase: () throws -> [UInt8]
     private var signers: [String: Signer] = [:]
     private var keys: [String: PrivateKey] = [:]
+    /// Custodians' shares for keys split M-of-N (KeyStore+Custodians.swift).
+    let custody = CustodyState()
 
     /// The reference of a CA whose key lives in another home (an offline root imported with the
     /// certificate chain at `etrust ca activate`).
@@ -25,7 +27,8 @@ public final class KeyStore {
     /// The CA's signer, checked against the CA certificate's public key.
     public func signer(for ca: CARecord) throws -> Signer {
         if let s = signers[ca.keyReference] { return s }
-        let key = try privateKey(ca.keyReference, owner: "CA \(ca.name)")
+        let key = try CustodyReference.split(ca.keyReference).map { try unlockWithShares(ca, threshold: $0.threshold, total: $0.total) }
+            ?? privateKey(ca.keyReference, owner: "CA \(ca.name)")
         guard try key.subjectPublicKeyInfo == ca.certificate.subjectPublicKeyInfo else {
             throw ETrustError.environment("CA \(ca.name): the key file does not match the CA certificate", code: .io)
         }
@@ -62,7 +65,8 @@ public final class KeyStore {
     /// Removes a key stored by `store` whose record could not be committed.
     func discard(_ reference: String) {
         keys[reference] = nil
-        if reference.hasPrefix("file:") { unlink(home.join(String(reference.dropFirst(5)))) }
+        if reference.hasPrefix("file:") { unlink(home.join(CustodyReference.relativePath(reference))) }
+        discardShares(reference)
     }
 
     /// Remembers the signer of a key just generated, so it is not decrypted again.

@@ -71,6 +71,7 @@ struct CA: ParsableCommand {
         @Flag(help: "The certificate is signed by another home (an offline root): make the key here, write the request with --csr-out.")
         var external = false
         @Option(help: "With --external: where the certificate request goes (PEM).") var csrOut: String?
+        @OptionGroup var custody: CustodyOptions
         @OptionGroup var options: HomeOptions
 
         func run() throws {
@@ -81,9 +82,12 @@ struct CA: ParsableCommand {
             r.profile = profile
             r.validity = try validity.map { try ValidityDuration(parsing: $0) }
             r.keyStore = keyStore
+            r.custody = try custody.split()
             let (record, path) = try options.changing { try $0.createCA(r) }
             if options.json {
                 var o = record.certificate.jsonSummary
+                o["ceremony"] = options.homePath + "/" + KeyCeremony.relativePath(ca: record.name, date: record.createdAt)
+                if let split = r.custody { o["shares"] = split.shareFiles(ca: record.name) }
                 o["name"] = record.name
                 o["path"] = path
                 o["profile"] = record.profile
@@ -92,6 +96,10 @@ struct CA: ParsableCommand {
                 try Output.json(o)
             } else {
                 print(path)
+                if let split = r.custody {
+                    print("the key is split \(split.threshold)-of-\(split.custodians); hand one share file to each custodian:")
+                    for file in split.shareFiles(ca: record.name) { print("  \(file)") }
+                }
             }
         }
     }

@@ -30,6 +30,8 @@ struct HomeOptions: ParsableArguments {
     @Flag(name: .long, help: "Print one JSON object instead of text.")
     var json = false
 
+    @OptionGroup var shares: ShareOptions
+
     var homePath: String {
         home ?? ProcessInfo.processInfo.environment["ETRUST_HOME"] ?? "./etrust-home"
     }
@@ -37,7 +39,9 @@ struct HomeOptions: ParsableArguments {
     func openAuthority() throws -> Authority {
         let home = try Home.open(homePath)
         // The passphrase is read at most once per process, and only when a key is needed.
-        return try Authority(home: home, passphrase: SecretSource.passphrase.lazy(file: passphraseFile))
+        let authority = try Authority(home: home, passphrase: SecretSource.passphrase.lazy(file: passphraseFile))
+        shares.apply(to: authority)
+        return authority
     }
 
     /// Runs a command that changes the home, then signs a checkpoint of the audit log covering

@@ -151,7 +151,7 @@ struct CommandTests {
         var byCA: [String: Int] = [:]
         for e in try a.authority.auditLog.events() { if let ca = e.ca { byCA[ca, default: 0] += 1 } }
         #expect(json["byCA"] as? [String: Int] == byCA)
-        #expect(byCA["issuing"] == 2 + 6)   // its key and creation, 5 issuances and a refusal
+        #expect(byCA["issuing"] == 3 + 6)   // its key, creation and key ceremony, 5 issuances and a refusal
 
         let id = try a.eventID(type: "issue", 0)
         try a.sql("UPDATE events SET payload = replace(payload, 'tls-server', 'tls-client') WHERE id = \(id)")
