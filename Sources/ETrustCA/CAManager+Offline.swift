@@ -146,11 +146,22 @@ extension CAManager {
         events.append(AuditEvent(type: "ca", time: now, ca: name, serialHex: certificate.serialHex, profile: pending.profile,
                                  fields: ["action": "activated", "subject": certificate.subject.description, "parent": parentName ?? "",
                                           "certificateSHA256": Hex.encode(certificate.sha256Fingerprint), "requester": env.requester]))
-        try env.store.transaction {
-            for r in imported { try env.store.insert(ca: r, issued: nil) }
-            try env.store.insert(ca: record, issued: nil)
-            try env.store.deletePendingCA(named: name)
-            try env.audit.log.append(events)
+        // The key ceremony (made at `ca create --external`) is recorded once the certificate exists.
+        let ceremony = KeyCeremony(ca: name, subject: certificate.subject.description, parent: parentName, date: pending.createdAt,
+                                   operatorName: env.requester, algorithm: "\(pending.csr.publicKey.kind)", keyReference: pending.keyReference,
+                                   shareIDs: [], spkiSHA256: pending.csr.publicKey.spkiSHA256,
+                                   certificateSHA256: certificate.sha256Fingerprint, serialHex: certificate.serialHex)
+        let ceremonyPath = try ceremony.write(home: env.home)
+        do {
+            try env.store.transaction {
+                for r in imported { try env.store.insert(ca: r, issued: nil) }
+                try env.store.insert(ca: record, issued: nil)
+                try env.store.deletePendingCA(named: name)
+                try env.audit.log.append(events + [ceremony.auditEvent])
+            }
+        } catch {
+            unlink(ceremonyPath)
+            throw error
         }
         for r in imported + [record] {
             try AtomicFile.write(r.certificate.pem, to: FilePath.join(env.home.certsDirectory, "\(r.name).pem"))

@@ -47,6 +47,9 @@ struct OfflineRootTests {
                                 "--json"], "activate")
         let parent = try #require(activated.json?["parent"] as? String, "\(activated.stdout)")
         #expect(parent == "offline-national-root")
+        // The key ceremony of the CA whose key was made here, recorded once its certificate exists.
+        let ceremonies = try FileManager.default.contentsOfDirectory(atPath: issuingHome + "/ceremonies")
+        #expect(ceremonies.contains { $0.hasPrefix("issuing-") }, "\(ceremonies)")
         let exported = try ok(["ca", "export", "issuing", "--home", issuingHome], "export")
         #expect(E2E.pemCertificates(exported.stdout).count == 2)
 
@@ -65,6 +68,8 @@ struct OfflineRootTests {
             let audit = try E2E.etrust(["audit", "verify", "--home", home])
             #expect(audit.status == 0, "\(home): \(audit.stdout)\(audit.stderr)")
         }
+        let ceremonyEvents = try ok(["audit", "log", "--home", issuingHome, "--event", "ceremony", "--json"], "audit log").stdout
+        #expect(ceremonyEvents.contains("\"ca\":\"issuing\""), "\(ceremonyEvents)")
         let events = try ok(["audit", "log", "--home", issuingHome, "--event", "ca", "--json"], "audit log").stdout
         #expect(events.contains("\"action\":\"requested\"") && events.contains("\"action\":\"activated\"") && events.contains("\"action\":\"imported\""),
                 "\(events)")
