@@ -34,11 +34,15 @@ public final class BatchIssuer {
             ahead.start(g + 2)
             // Never leave a preparing thread running past a failure.
             defer { _ = ahead.wait() }
-            let (results, events) = sign(current, steps: steps)
+            let (results, events, failed) = sign(current, steps: steps)
             FaultInjection.point("issue-after-sign")
+            // An intent whose signature failed is abandoned (and logged), the others complete.
+            let abandoned = Set(failed.map { intents[$0.index] })
+            let abandonEvents = failed.map { issuer.abandonEvent($0.tbs, reason: $0.reason, at: steps.now) }
             var nextIntents: [Int64] = []
             try issuer.env.store.transaction {
-                try issuer.complete(results, events: events, intents: intents, at: steps.now)
+                try issuer.complete(results, events: events + abandonEvents, intents: intents.filter { !abandoned.contains($0) },
+                                    abandoned: Array(abandoned), at: steps.now)
                 nextIntents = try issuer.recordIntents(BatchIssuer.toSign(next), at: steps.now)
             }
             try release(results.enumerated().map { (range.lowerBound + $0.offset, $0.element) })
@@ -53,9 +57,16 @@ public final class BatchIssuer {
     }
 
     /// Signs a group on every core; returns each request's result and the audit events
-    /// (issuances and refusals) in request order.
-    private func sign(_ prepared: [Prepared], steps: IssuanceSteps) -> ([IssuanceResult], [AuditEvent]) {
-        let signed = parallelMap(BatchIssuer.toSign(prepared)) { steps.sign($0) }
+    /// (issuances and refusals) in request order, and the to-be-signed items whose signature
+    /// failed (by their position among those to sign).
+    private func sign(_ prepared: [Prepared], steps: IssuanceSteps)
+        -> ([IssuanceResult], [AuditEvent], [(index: Int, tbs: ToBeSigned, reason: String)]) {
+        let toSign = BatchIssuer.toSign(prepared)
+        let signed = parallelMap(toSign) { steps.sign($0) }
+        let failed = signed.enumerated().compactMap { i, s -> (index: Int, tbs: ToBeSigned, reason: String)? in
+            if case .failed(let e) = s.0 { return (i, toSign[i], e.reason) }
+            return nil
+        }
         var results: [IssuanceResult] = []
         var events: [AuditEvent] = []
         results.reserveCapacity(prepared.count)
@@ -71,7 +82,7 @@ public final class BatchIssuer {
                 s += 1
             }
         }
-        return (results, events)
+        return (results, events, failed)
     }
 }
 

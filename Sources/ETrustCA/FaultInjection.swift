@@ -10,7 +10,13 @@ package enum FaultInjection {
     @inline(__always) package static func point(_ name: StaticString) {
         if let active, active == "\(name)" { kill(getpid(), SIGKILL) }
     }
+    /// True where the test asks the named step to fail (instead of crashing).
+    @inline(__always) package static func fails(_ name: StaticString) -> Bool {
+        if let active, active == "\(name)" { return true }
+        return false
+    }
     #else
     @inline(__always) package static func point(_ name: StaticString) {}
+    @inline(__always) package static func fails(_ name: StaticString) -> Bool { false }
     #endif
 }

@@ -182,6 +182,7 @@ struct IssuanceSteps: Sendable {
     /// Step 5, with the record and audit event step 6 commits.
     func sign(_ t: ToBeSigned) -> (IssuanceResult, AuditEvent?) {
         do {
+            if FaultInjection.fails("issue-sign-fails") { throw ETrustError.environment("signing failed (injected by the test)") }
             let certificate = try t.tbs.sign(encoded: t.tbsDER, with: signer)
             let record = CertificateRecord(
                 ca: caName, serialHex: certificate.serialHex, subject: t.subject.description, subjectAltNames: t.subjectAltNames.map(\.description),

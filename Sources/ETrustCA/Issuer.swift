@@ -45,7 +45,11 @@ public final class Issuer {
             FaultInjection.point("issue-after-intent")
             let (r, event) = steps.sign(t)
             FaultInjection.point("issue-after-sign")
-            try complete([r], events: event.map { [$0] } ?? [], intents: intents, at: steps.now)
+            if case .failed(let e) = r {
+                try complete([], events: [abandonEvent(t, reason: e.reason, at: steps.now)], intents: [], abandoned: intents, at: steps.now)
+            } else {
+                try complete([r], events: event.map { [$0] } ?? [], intents: intents, at: steps.now)
+            }
             result = r
         }
         switch result {
@@ -68,14 +72,21 @@ public final class Issuer {
     /// Step 6: the records of what was signed, the audit events (issues and refusals) and the
     /// intents' completion, in one durable transaction. Intents whose signing failed are
     /// abandoned in the same transaction.
-    func complete(_ results: [IssuanceResult], events: [AuditEvent], intents: [Int64], at now: Date) throws {
+    func complete(_ results: [IssuanceResult], events: [AuditEvent], intents: [Int64], abandoned: [Int64] = [], at now: Date) throws {
         let records = results.compactMap { r -> CertificateRecord? in if case .issued(_, let rec) = r { return rec }; return nil }
-        guard !records.isEmpty || !events.isEmpty || !intents.isEmpty else { return }
+        guard !records.isEmpty || !events.isEmpty || !intents.isEmpty || !abandoned.isEmpty else { return }
         try env.store.transaction {
             try env.store.insert(certificates: records)
             try env.audit.log.append(events)
             try env.store.close(intents: intents, state: .completed, at: now)
+            try env.store.close(intents: abandoned, state: .abandoned, at: now)
         }
+    }
+
+    /// The audit event of an intent given up because its signature failed (nothing was signed).
+    func abandonEvent(_ t: ToBeSigned, reason: String, at now: Date) -> AuditEvent {
+        AuditEvent(type: "abandon", time: now, ca: t.caName, serialHex: t.serialHex, profile: t.profile,
+                   fields: ["subject": t.subject.description, "tbsSHA256": Hex.encode(Digest.sha256(t.tbsDER)), "reason": reason])
     }
 
     /// Pending intents of processes that are gone: completed if their certificate was recorded,

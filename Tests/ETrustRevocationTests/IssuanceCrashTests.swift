@@ -75,4 +75,20 @@ struct IssuanceCrashTests {
         #expect(try h.count("certificates c", where: "EXISTS (SELECT 1 FROM issuance_intents i WHERE i.serial = c.serial AND i.state = 'abandoned')") == 0)
         #expect(try h.ok(["audit", "verify"]).status == 0)
     }
+
+    @Test("a signature that fails: exit 3, nothing recorded, the intent abandoned and logged at once")
+    func signingFails() throws {
+        let h = try Rev.home("intent-sign-fails")
+        let certificatesBefore = try h.count("certificates")
+        let out = h.work + "/failed.pem"
+        let r = try Rev.etrust(["issue", "--ca", "issuing", "--profile", "tls-client", "--csr", try csr(h, "failed"), "--out", out,
+                                "--home", h.home], environment: ["ETRUST_FAULT_INJECTION": "issue-sign-fails"])
+        #expect(r.status == 3, "\(r.status) \(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out))
+        #expect(try h.count("certificates") == certificatesBefore)
+        #expect(try h.count("issuance_intents", where: "state = 'pending'") == 0)
+        #expect(try h.count("issuance_intents", where: "state = 'abandoned'") == 1)
+        #expect(try h.count("events", where: "type = 'abandon'") == 1)
+        #expect(try h.ok(["audit", "verify"]).status == 0)
+    }
 }
