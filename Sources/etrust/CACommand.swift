@@ -136,7 +136,9 @@ struct CA: ParsableCommand {
             if options.json {
                 var o = c.certificate.jsonSummary
                 o["name"] = c.name; o["parent"] = c.parent ?? NSNull(); o["profile"] = c.profile
-                o["keyStore"] = c.keyReference.hasPrefix("file:") ? "file" : c.keyReference
+                o["keyStore"] = c.keyReference.hasPrefix("file:") ? "file" : c.keyReference.hasPrefix(KeyStore.offlinePrefix) ? "offline" : c.keyReference
+                o["key"] = c.keyReference
+                if let split = c.keyReference.range(of: "#shares=") { o["custodians"] = String(c.keyReference[split.upperBound...]) }
                 o["certificate"] = c.certificate.pem
                 try Output.json(o)
             } else {
