@@ -3,19 +3,27 @@ import ETrustCore
 import ETrustStore
 import Foundation
 
-/// Where the home's private keys come from, behind one seam: today encrypted PKCS#8 files
-/// (`file:keys/NAME.key.pem`), next a PKCS#11 token. Nothing above it knows which. A key is
-/// decrypted once per process (PBKDF2 is deliberately slow).
+/// Where the home's private keys come from, behind one seam: encrypted PKCS#8 files
+/// (`file:keys/NAME.key.pem`) or objects of a PKCS#11 token (`pkcs11:token=...;object=...;id=...`,
+/// RFC 7512; KeyStore+PKCS11.swift). Nothing above it knows which. A key is decrypted (or found
+/// on its token) once per process (PBKDF2 is deliberately slow).
 public final class KeyStore {
     let home: Home
     /// The passphrase of the home's key files, read at most once and only when a key is needed.
     let passphrase: () throws -> [UInt8]
+    /// The PIN of the home's PKCS#11 tokens, read at most once and only when a token key is needed.
+    let pin: () throws -> [UInt8]
+    /// The home's PKCS#11 module once loaded, and the token keys this process generated whose
+    /// CA is not recorded yet (KeyStore+PKCS11.swift).
+    var pkcs11Module: PKCS11Module?
+    var pendingTokenKeys: [ObjectIdentifier: PKCS11URI] = [:]
     private var signers: [String: Signer] = [:]
     private var keys: [String: PrivateKey] = [:]
 
-    init(home: Home, passphrase: @escaping () throws -> [UInt8]) {
+    init(home: Home, passphrase: @escaping () throws -> [UInt8], pin: @escaping () throws -> [UInt8] = KeyStore.noPIN) {
         self.home = home
         self.passphrase = passphrase
+        self.pin = pin
     }
 
     /// The CA's signer, checked against the CA certificate's public key.
@@ -23,7 +31,7 @@ public final class KeyStore {
         if let s = signers[ca.keyReference] { return s }
         let key = try privateKey(ca.keyReference, owner: "CA \(ca.name)")
         guard try key.subjectPublicKeyInfo == ca.certificate.subjectPublicKeyInfo else {
-            throw ETrustError.environment("CA \(ca.name): the key file does not match the CA certificate", code: .io)
+            throw ETrustError.environment("CA \(ca.name): the key \(ca.keyReference.hasPrefix("file:") ? "file" : ca.keyReference) does not match the CA certificate", code: .io)
         }
         let s = try Signer(key: key)
         signers[ca.keyReference] = s
@@ -33,6 +41,11 @@ public final class KeyStore {
     /// The private key a reference names.
     public func privateKey(_ reference: String, owner: String) throws -> PrivateKey {
         if let k = keys[reference] { return k }
+        if reference.hasPrefix("pkcs11:") {
+            let key = try tokenKey(reference, owner: owner)
+            keys[reference] = key
+            return key
+        }
         guard reference.hasPrefix("file:") else {
             throw ETrustError.environment("\(owner): key store '\(reference)' is not available", code: .io)
         }
@@ -42,8 +55,13 @@ public final class KeyStore {
     }
 
     /// Stores a new key under `keys/NAME.key.pem` (encrypted, 0600, never over an existing file)
-    /// and returns its reference.
+    /// and returns its reference; a key `generateKey` made inside a token is already stored and
+    /// gets its PKCS#11 URI.
     public func store(_ key: PrivateKey, name: String) throws -> String {
+        if let reference = recordPendingTokenKey(key) {
+            keys[reference] = key
+            return reference
+        }
         let relative = "keys/\(name).key.pem"
         try key.write(toFile: home.join(relative), passphrase: try passphrase(), iterations: home.config.keyIterations)
         let reference = "file:" + relative
@@ -55,6 +73,7 @@ public final class KeyStore {
     func discard(_ reference: String) {
         keys[reference] = nil
         if reference.hasPrefix("file:") { unlink(home.join(String(reference.dropFirst(5)))) }
+        if reference.hasPrefix("pkcs11:") { destroyTokenKey(reference) }
     }
 
     /// Remembers the signer of a key just generated, so it is not decrypted again.
@@ -63,7 +82,7 @@ public final class KeyStore {
     /// Decrypts several keys at once, one PBKDF2 per core, so that a batch's timing measures
     /// issuance alone. Keys that do not exist yet are skipped.
     func unlock(_ references: [String]) throws {
-        let missing = references.filter { keys[$0] == nil && FileManager.default.fileExists(atPath: home.join(String($0.dropFirst(5)))) }
+        let missing = references.filter { keys[$0] == nil && $0.hasPrefix("file:") && FileManager.default.fileExists(atPath: home.join(String($0.dropFirst(5)))) }
         guard missing.count > 1 else {
             for r in missing { _ = try privateKey(r, owner: r) }
             return

@@ -19,6 +19,8 @@ public struct SecretSource: Sendable {
 
     /// The home's key passphrase: --passphrase-file or ETRUST_PASSPHRASE, or a prompt.
     public static let passphrase = SecretSource(what: "passphrase", flag: "--passphrase-file", environmentVariable: "ETRUST_PASSPHRASE")
+    /// The PIN of the home's PKCS#11 tokens: --pin-file or ETRUST_PKCS11_PIN, or a prompt.
+    public static let pkcs11PIN = SecretSource(what: "PKCS#11 PIN", flag: "--pin-file", environmentVariable: "ETRUST_PKCS11_PIN")
     /// A PKCS#12 password: --p12-password-file, or a prompt.
     public static let p12Password = SecretSource(what: "PKCS#12 password", flag: "--p12-password-file", environmentVariable: nil)
 

@@ -11,7 +11,7 @@ struct ETrust: ParsableCommand {
         commandName: "etrust",
         abstract: "A certification authority for national e-trust frameworks.",
         subcommands: [Init.self, CA.self, Issue.self, Revoke.self, Unhold.self, CRL.self, Verify.self, VerifySignature.self, Sign.self, ListCertificates.self, Show.self,
-                      PolicyCommand.self, Audit.self, TrustListCommand.self])
+                      PolicyCommand.self, Audit.self, TrustListCommand.self, HSM.self])
 
     /// Failures map to the contract's exit codes in one place, shared with etrust-ocspd.
     static func main() {
@@ -27,6 +27,9 @@ struct HomeOptions: ParsableArguments {
     @Option(name: .long, help: "A file holding the passphrase of the home's CA keys (or set ETRUST_PASSPHRASE).")
     var passphraseFile: String?
 
+    @Option(name: .long, help: "A file holding the PIN of the home's PKCS#11 tokens (or set ETRUST_PKCS11_PIN).")
+    var pinFile: String?
+
     @Flag(name: .long, help: "Print one JSON object instead of text.")
     var json = false
 
@@ -37,7 +40,8 @@ struct HomeOptions: ParsableArguments {
     func openAuthority() throws -> Authority {
         let home = try Home.open(homePath)
         // The passphrase is read at most once per process, and only when a key is needed.
-        return try Authority(home: home, passphrase: SecretSource.passphrase.lazy(file: passphraseFile))
+        return try Authority(home: home, passphrase: SecretSource.passphrase.lazy(file: passphraseFile),
+                             pin: SecretSource.pkcs11PIN.lazy(file: pinFile))
     }
 
     /// Runs a command that changes the home, then signs a checkpoint of the audit log covering
