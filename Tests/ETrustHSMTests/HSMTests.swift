@@ -54,6 +54,26 @@ import Testing
             try #require(issued.status == 0, "issue \(name): \(issued.stderr)")
             serials.append(try #require(issued.json?["serial"] as? String))
         }
+        // A batch: the token signs on every core at once (libp11 serialises the C_Sign calls).
+        var csv = "csr,san\n"
+        for i in 0..<24 {
+            let req = try TestSupport.openssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/",
+                                               "-keyout", work + "/b\(i).key", "-out", work + "/b\(i).csr"])
+            try #require(req.status == 0, "openssl req: \(req.stderr)")
+            csv += "b\(i).csr,dns:b\(i).example.tg\n"
+        }
+        try csv.write(toFile: work + "/batch.csv", atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: work + "/batch", withIntermediateDirectories: true)
+        let batch = try HSMRun.etrust(["issue", "--home", home, "--ca", "issuing", "--profile", "tls-server", "--batch", work + "/batch.csv",
+                                       "--out", work + "/batch"], token: token)
+        #expect(batch.status == 0, "issue --batch: \(batch.stdout) \(batch.stderr)")
+        let batchFiles = HSMRun.files(work + "/batch")
+        #expect(batchFiles.count == 24, "\(batchFiles)")
+        for file in batchFiles {
+            let v = try TestSupport.openssl(["verify", "-CAfile", rootPEM, "-untrusted", issuingPEM, work + "/batch/" + file])
+            #expect(v.status == 0, "openssl verify \(file): \(v.stdout) \(v.stderr)")
+        }
+
         let revoked = try HSMRun.etrust(["revoke", "--home", home, "--ca", "issuing", "--serial", serials[1], "--reason", "keyCompromise"], token: token)
         #expect(revoked.status == 0, "revoke: \(revoked.stderr)")
         let crl = try HSMRun.etrust(["crl", "--home", home, "--ca", "issuing", "--out", work + "/issuing.crl", "--pem"], token: token)
@@ -73,6 +93,16 @@ import Testing
         let bad = try TestSupport.openssl(["verify", "-crl_check_all", "-CAfile", rootPEM, "-untrusted", issuingPEM, "-CRLfile", crls, work + "/bad.pem"])
         #expect(bad.status != 0 && (bad.stdout + bad.stderr).contains("revoked"), "openssl verify bad: \(bad.stdout) \(bad.stderr)")
 
+        // A trust list: its signer's certificate is issued by the token's root.
+        let trustList = work + "/list.json", signedList = work + "/list.signed"
+        for args in [["trustlist", "create", "--out", trustList],
+                     ["trustlist", "add", "--list", trustList, "--ca-cert", rootPEM, "--country", "TG", "--level", "high", "--policy", "1.3.6.1.4.1.99999.1"],
+                     ["trustlist", "sign", "--list", trustList, "--out", signedList, "--signer", "root", "--home", home],
+                     ["trustlist", "verify", signedList, "--signer-cert", rootPEM]] {
+            let r = try HSMRun.etrust(args, token: token)
+            #expect(r.status == 0, "\(args.joined(separator: " ")): \(r.stdout) \(r.stderr)")
+        }
+
         // pkcs11-tool: both private keys sensitive, never extractable, generated in the token.
         for name in ["root", "issuing"] {
             let objects = try token.objects()
@@ -83,10 +113,10 @@ import Testing
             #expect(!flags.contains("extractable"), "\(name): Access: \(access)")
         }
 
-        // No file of the home holds a private key of those CAs: the only key file is the audit key,
-        // and its public key is neither CA's.
+        // No file of the home holds a private key of those CAs: keys/ holds the audit key and the
+        // trust-list signer's key only, and no key file's public key is a CA's.
         let keyFiles = HSMRun.files(home + "/keys")
-        #expect(keyFiles == ["audit.key.pem"], "keys/: \(keyFiles)")
+        #expect(keyFiles == ["audit.key.pem", "root-trust-list.key.pem"], "keys/: \(keyFiles)")
         var caKeys: Set<String> = []
         for pem in [rootPEM, issuingPEM] {
             caKeys.insert(try TestSupport.openssl(["x509", "-in", pem, "-noout", "-pubkey"]).stdout)
