@@ -266,3 +266,34 @@ import Testing
         #expect(objects.filter { $0.contains("Key Object") }.isEmpty, "key objects left: \(objects)")
     }
 }
+
+/// `hsm list` and `hsm check` on a broken token set-up: exit 3 (environment) with one line.
+@Suite struct HSMCommandErrorTests {
+    @Test func listErrors() throws {
+        let token = try SoftHSM(label: "etrust-list")
+        defer { token.cleanUp() }
+        let home = try HSMRun.home(in: token.directory)
+        let empty = try HSMRun.etrust(["hsm", "list", "--home", home, "--json"], token: token)
+        #expect(empty.status == 0, "hsm list: \(empty.stderr)")
+        let tokens = empty.json?["tokens"] as? [[String: Any]] ?? []
+        #expect(tokens.map { $0["label"] as? String } == ["etrust-list"], "\(empty.stdout)")
+        #expect((tokens.first?["keys"] as? [Any])?.isEmpty == true)
+
+        for (what, pin, args) in [("wrong PIN", "0000", [String]()), ("unknown token", SoftHSM.pin, ["--token", "no-such-token"])] {
+            let r = try HSMRun.etrust(["hsm", "list", "--home", home] + args, token: token, pin: pin)
+            #expect(r.status == 3, "hsm list, \(what): \(r.status) \(r.stderr)")
+            #expect(HSMRun.lines(r.stderr).count == 1 && r.stderr.hasPrefix("etrust: "), "hsm list, \(what): \(r.stderr)")
+            #expect(!r.stderr.contains("0000"))
+        }
+        let config = home + "/etrust.yaml"
+        let text = try String(contentsOfFile: config, encoding: .utf8)
+        try text.replacingOccurrences(of: "module: /usr/lib/softhsm/libsofthsm2.so", with: "module: /nonexistent/libpkcs11.so")
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let noModule = try HSMRun.etrust(["hsm", "list", "--home", home, "--json"], token: token)
+        #expect(noModule.status == 3 && noModule.stderr.contains("/nonexistent/libpkcs11.so"), "hsm list, no module: \(noModule.stderr)")
+        #expect(noModule.json?["category"] as? String == "environment")
+        // A home without CAs has nothing to check, module or not.
+        let check = try HSMRun.etrust(["hsm", "check", "--home", home], token: token)
+        #expect(check.status == 0, "hsm check: \(check.stderr)")
+    }
+}
