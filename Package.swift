@@ -67,7 +67,7 @@ let package = Package(
         .testTarget(name: "ETrustOCSPTests", dependencies: ["ETrustOCSP", "ETrustAudit", "ETrustCA", "ETrustCore", "ETrustStore", "ETrustValidation", "ETrustTestSupport"]),
         .testTarget(name: "ETrustTrustFrameworkTests", dependencies: ["ETrustValidation", "ETrustCA", "ETrustCore", "ETrustTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["ETrustTestSupport"]),
-        .testTarget(name: "ETrustHSMTests", dependencies: ["ETrustTestSupport"]),
+        .testTarget(name: "ETrustHSMTests", dependencies: ["ETrustCA", "ETrustCore", "ETrustOCSP", "ETrustTestSupport"]),
     ]
 )
 

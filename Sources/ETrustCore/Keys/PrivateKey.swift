@@ -89,6 +89,9 @@ public struct PrivateKey: Sendable {
 
     /// PEM "ENCRYPTED PRIVATE KEY": PKCS#8 with PBES2, AES-256-CBC, PBKDF2-HMAC-SHA256.
     public func encryptedPKCS8PEM(passphrase: [UInt8], iterations: Int32 = PrivateKey.defaultPBKDF2Iterations) throws -> String {
+        guard !isTokenKey else {
+            throw ETrustError.refused("a key held by a PKCS#11 token never leaves it", code: .insecureKeyFile)
+        }
         guard !passphrase.isEmpty else {
             throw ETrustError.badInput("an empty passphrase cannot protect a private key", code: .missingPassphrase)
         }
