@@ -17,8 +17,8 @@ public struct PKCS11TokenInfo: Sendable, Equatable {
     public var uri: PKCS11URI { PKCS11URI(token: label) }
 }
 
-/// A key object of a token. The booleans are the object's attributes as the module reports them
-/// (nil: the module would not say).
+/// A key object of a token. The booleans are a private key's protection attributes as the module
+/// reports them (nil for a public key, or when the module would not say).
 public struct PKCS11KeyInfo: Sendable, Equatable {
     public var token: String
     public var label: String
@@ -161,7 +161,7 @@ package final class PKCS11Module: @unchecked Sendable {
                     var info = PKCS11KeyInfo(token: label, label: string(key.pointee.label),
                                              id: Array(UnsafeBufferPointer(start: key.pointee.id, count: Int(key.pointee.id_len))),
                                              isPrivate: key.pointee.isPrivate != 0, keyType: keyType(key))
-                    if let flags = try? protection(slotID: slotID, id: info.id) {
+                    if info.isPrivate, let flags = try? protection(slotID: slotID, id: info.id) {
                         (info.sensitive, info.extractable, info.alwaysSensitive, info.neverExtractable) = flags
                     }
                     return info
