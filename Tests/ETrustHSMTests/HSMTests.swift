@@ -142,6 +142,12 @@ import Testing
         let text = try HSMRun.etrust(["hsm", "list", "--home", home], token: token)
         #expect(text.status == 0 && text.stdout.contains("token etrust-ca") && text.stdout.contains("CA issuing"), "hsm list: \(text.stdout)")
 
+        // A new key may not take the label of one already on the token (refused, nothing made).
+        let clash = try HSMRun.etrust(["ca", "create", "again", "--home", home, "--subject", "CN=Again,O=etrust tests,C=TG",
+                                       "--key-store", "pkcs11:token=etrust-ca;object=root"], token: token)
+        #expect(clash.status == 1 && clash.stderr.contains("already holds a key object labelled 'root'"), "\(clash.status) \(clash.stderr)")
+        #expect(try token.objects().filter { $0.hasPrefix("Private Key Object") }.count == 2)
+
         // A CA with a file key in the same home; hsm check signs with all three.
         let fileCA = try HSMRun.etrust(["ca", "create", "filed", "--home", home, "--parent", "root", "--subject", "CN=HSM Test File CA,O=etrust tests,C=TG"],
                                        token: token)
