@@ -261,6 +261,9 @@ final class OCSPHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
         let keepAlive = head.isKeepAlive && !close
         if !keepAlive { headers.add(name: "Connection", value: "close") }
         let response = HTTPResponseHead(version: head.version, status: status, headers: headers)
+        // Counted before the response leaves: a client that has its answer sees it in /metrics.
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
+        server.metrics.record(outcome: outcome, httpStatus: Int(status.code), seconds: seconds)
         context.write(wrapOutboundOut(.head(response)), promise: nil)
         var buffer = context.channel.allocator.buffer(capacity: body.count)
         buffer.writeBytes(body)
@@ -269,8 +272,6 @@ final class OCSPHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
             if !keepAlive { channel.close(promise: nil) }
         }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
-        server.metrics.record(outcome: outcome, httpStatus: Int(status.code), seconds: seconds)
         server.logger.info("\(head.method) \(head.uri.prefix(64)) \(status.code) \(outcome) serial=\(serials.joined(separator: ",")) \(String(format: "%.3f", seconds * 1000))ms")
     }
 
