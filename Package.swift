@@ -19,10 +19,12 @@ let package = Package(
     targets: [
         // The one C boundary: OpenSSL 3 (libssl-dev) and a shim for the macros Swift cannot call.
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        // PKCS#11 tokens (libp11-dev, and p11-kit's pkcs11.h from libp11-kit-dev): ETrustCore only.
+        .systemLibrary(name: "CLibP11", pkgConfig: "libp11", providers: [.apt(["libp11-dev", "libp11-kit-dev"])]),
         // Embedded SQLite (libsqlite3-dev): the default store.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "ETrustCore", dependencies: [
-            "COpenSSL",
+            "COpenSSL", "CLibP11",
             .product(name: "SwiftASN1", package: "swift-asn1"),
         ]),
         .target(name: "ETrustPolicy", dependencies: [
@@ -65,6 +67,7 @@ let package = Package(
         .testTarget(name: "ETrustOCSPTests", dependencies: ["ETrustOCSP", "ETrustAudit", "ETrustCA", "ETrustCore", "ETrustStore", "ETrustValidation", "ETrustTestSupport"]),
         .testTarget(name: "ETrustTrustFrameworkTests", dependencies: ["ETrustValidation", "ETrustCA", "ETrustCore", "ETrustTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["ETrustTestSupport"]),
+        .testTarget(name: "ETrustHSMTests", dependencies: ["ETrustCA", "ETrustCore", "ETrustOCSP", "ETrustTestSupport"]),
     ]
 )
 

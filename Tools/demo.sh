@@ -18,7 +18,7 @@ for a in "$@"; do
 done
 
 need_apt=()
-for pkg in libssl-dev libsqlite3-dev openssl; do dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg"); done
+for pkg in libssl-dev libsqlite3-dev openssl libp11-dev libp11-kit-dev; do dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg"); done
 if [ ${#need_apt[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq && apt-get install -y -qq "${need_apt[@]}" >/dev/null

@@ -35,10 +35,12 @@ public final class Authority {
     public typealias CrossCertification = CAManager.CrossCertification
     public typealias PublishedCRL = CRLPublisher.PublishedCRL
 
-    public init(home: Home, clock: ETrustClock = SystemClock(), passphrase: @escaping () throws -> [UInt8]) throws {
+    /// `pin` unlocks the home's PKCS#11 tokens (read only when a token key is needed).
+    public init(home: Home, clock: ETrustClock = SystemClock(), passphrase: @escaping () throws -> [UInt8],
+                pin: (() throws -> [UInt8])? = nil) throws {
         let profiles = try home.loadProfiles()
         let store = try home.openStore()
-        env = CAEnvironment(home: home, store: store, keys: KeyStore(home: home, passphrase: passphrase), clock: clock,
+        env = CAEnvironment(home: home, store: store, keys: KeyStore(home: home, passphrase: passphrase, pin: pin ?? KeyStore.noPIN), clock: clock,
                             profiles: profiles, requester: ProcessInfo.processInfo.environment["USER"] ?? "uid:\(getuid())")
         issuer = Issuer(env: env)
         batch = BatchIssuer(issuer: issuer)

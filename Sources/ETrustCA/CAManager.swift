@@ -52,7 +52,8 @@ public final class CAManager {
         let (subject, parentRecord, profile) = try checkCreation(r)
         let now = env.clock.now()
         let parentSigner: Signer? = try parentRecord.map { try env.keys.signer(for: $0) }
-        let key = try PrivateKey.generate(r.key)
+        let key = try env.keys.generateKey(r.key, keyStore: r.keyStore, name: r.name)
+        defer { env.keys.abandonPendingKeys() }   // a token key whose CA was not recorded
         let publicKey = try key.publicKey
         let facts = RequestFacts(subject: subject, subjectAltNames: [], publicKey: publicKey.kind, requestedExtensions: [],
                                  requestedValidity: r.validity, issuedAt: now)
@@ -96,10 +97,7 @@ public final class CAManager {
     private func checkCreation(_ r: CACreation) throws -> (DistinguishedName, CARecord?, Profile) {
         try CAManager.validateCAName(r.name)
         try r.custody?.validate(ca: r.name, keyStore: r.keyStore)
-        guard r.keyStore == "file" else {
-            if r.keyStore.hasPrefix("pkcs11:") {
-                throw ETrustError.badInput("--key-store pkcs11: HSM keys are not supported by this build yet; use --key-store file", code: .unsupportedAlgorithm)
-            }
+        guard r.keyStore == "file" || r.keyStore.hasPrefix("pkcs11:") else {
             throw ETrustError.badInput("unknown key store '\(r.keyStore)' (file or pkcs11:URI)", code: .invalidArgument)
         }
         if try env.store.ca(named: r.name) != nil {
@@ -126,6 +124,8 @@ public final class CAManager {
                 throw ETrustError.refused("CA '\(parentRecord.name)' has expired", code: .policyRefused)
             }
         }
+        // A token: the URI, the key type, the module, the token, the PIN, before any key exists.
+        try env.keys.checkKeyStore(r.keyStore, algorithm: r.key, name: r.name)
         return (subject, parentRecord, profile)
     }
 
@@ -140,8 +140,8 @@ public final class CAManager {
                               profile: profile.name, createdAt: now)
         let events = [
             AuditEvent(type: "key", time: now, ca: r.name, serialHex: nil, profile: nil,
-                       fields: ["action": "generated", "algorithm": r.key.rawValue, "store": "file",
-                                "spkiSHA256": Hex.encode(try key.publicKey.spkiSHA256)]),
+                       fields: ["action": "generated", "algorithm": r.key.rawValue,
+                                "spkiSHA256": Hex.encode(try key.publicKey.spkiSHA256)].merging(KeyStore.location(of: keyReference)) { $1 }),
             AuditEvent(type: "ca", time: now, ca: r.name, serialHex: certificate.serialHex, profile: profile.name,
                        fields: ["action": "created", "subject": certificate.subject.description, "parent": r.parent ?? "",
                                 "certificateSHA256": Hex.encode(certificate.sha256Fingerprint), "requester": env.requester]),

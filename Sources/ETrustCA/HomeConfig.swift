@@ -19,6 +19,11 @@ public struct HomeConfig: Sendable {
     /// kept at all (off only to measure its cost).
     public var auditOrigin: String
     public var auditEnabled: Bool
+    /// The PKCS#11 module (shared library) of the HSM that holds `pkcs11:` keys.
+    public var pkcs11Module: String = HomeConfig.defaultPKCS11Module
+
+    /// SoftHSM2's module on Debian (package softhsm2).
+    public static let defaultPKCS11Module = "/usr/lib/softhsm/libsofthsm2.so"
 
     public static let fileName = "etrust.yaml"
 
@@ -42,6 +47,9 @@ public struct HomeConfig: Sendable {
         audit:
           # Origin line of the signed checkpoints of this home's audit log (C2SP tlog-checkpoint).
           origin: etrust.local/HOME-ID
+        pkcs11:
+          # The PKCS#11 module of the HSM for keys created with --key-store 'pkcs11:token=LABEL'.
+          module: /usr/lib/softhsm/libsofthsm2.so
 
         """
 
@@ -65,7 +73,7 @@ public struct HomeConfig: Sendable {
 
     public static func parse(_ text: String, file: String) throws -> HomeConfig {
         let root = try StrictYAML.load(text, file: file)
-        let m = try root.mapping(allowed: ["version", "publicBaseURL", "documentsBaseURL", "database", "policies", "keys", "issuance", "audit"])
+        let m = try root.mapping(allowed: ["version", "publicBaseURL", "documentsBaseURL", "database", "policies", "keys", "issuance", "audit", "pkcs11"])
         if let v = m["version"], try v.int() != 1 { throw v.fail("unsupported configuration version") }
         var c = HomeConfig(publicBaseURL: "http://pki.example.org", documentsBaseURL: "https://pki.example.org", databaseEngine: .sqlite, databasePath: "etrust.db",
                            policiesDirectory: "policies", keyIterations: 600_000, batchCommitSize: 500,
@@ -106,6 +114,13 @@ public struct HomeConfig: Sendable {
                 }
             }
             c.auditEnabled = try am["enabled"]?.bool() ?? true
+        }
+        if let p = m["pkcs11"] {
+            let pm = try p.mapping(allowed: ["module"])
+            if let module = pm["module"] {
+                c.pkcs11Module = try module.string()
+                guard c.pkcs11Module.hasPrefix("/") else { throw module.fail("module must be an absolute path to a PKCS#11 shared library") }
+            }
         }
         return c
     }

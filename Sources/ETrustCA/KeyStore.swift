@@ -3,13 +3,20 @@ import ETrustCore
 import ETrustStore
 import Foundation
 
-/// Where the home's private keys come from, behind one seam: today encrypted PKCS#8 files
-/// (`file:keys/NAME.key.pem`), next a PKCS#11 token. Nothing above it knows which. A key is
-/// decrypted once per process (PBKDF2 is deliberately slow).
+/// Where the home's private keys come from, behind one seam: encrypted PKCS#8 files
+/// (`file:keys/NAME.key.pem`) or objects of a PKCS#11 token (`pkcs11:token=...;object=...;id=...`,
+/// RFC 7512; KeyStore+PKCS11.swift). Nothing above it knows which. A key is decrypted (or found
+/// on its token) once per process (PBKDF2 is deliberately slow).
 public final class KeyStore {
     let home: Home
     /// The passphrase of the home's key files, read at most once and only when a key is needed.
     let passphrase: () throws -> [UInt8]
+    /// The PIN of the home's PKCS#11 tokens, read at most once and only when a token key is needed.
+    let pin: () throws -> [UInt8]
+    /// The home's PKCS#11 module once loaded, and the token keys this process generated whose
+    /// CA is not recorded yet (KeyStore+PKCS11.swift).
+    var pkcs11Module: PKCS11Module?
+    var pendingTokenKeys: [ObjectIdentifier: PKCS11URI] = [:]
     private var signers: [String: Signer] = [:]
     private var keys: [String: PrivateKey] = [:]
     /// Custodians' shares for keys split M-of-N (KeyStore+Custodians.swift).
@@ -19,9 +26,10 @@ public final class KeyStore {
     /// certificate chain at `etrust ca activate`).
     public static let offlinePrefix = "offline:"
 
-    init(home: Home, passphrase: @escaping () throws -> [UInt8]) {
+    init(home: Home, passphrase: @escaping () throws -> [UInt8], pin: @escaping () throws -> [UInt8] = KeyStore.noPIN) {
         self.home = home
         self.passphrase = passphrase
+        self.pin = pin
     }
 
     /// The CA's signer, checked against the CA certificate's public key.
@@ -30,7 +38,7 @@ public final class KeyStore {
         let key = try CustodyReference.split(ca.keyReference).map { try unlockWithShares(ca, threshold: $0.threshold, total: $0.total) }
             ?? privateKey(ca.keyReference, owner: "CA \(ca.name)")
         guard try key.subjectPublicKeyInfo == ca.certificate.subjectPublicKeyInfo else {
-            throw ETrustError.environment("CA \(ca.name): the key file does not match the CA certificate", code: .io)
+            throw ETrustError.environment("CA \(ca.name): the key \(ca.keyReference.hasPrefix("file:") ? "file" : ca.keyReference) does not match the CA certificate", code: .io)
         }
         let s = try Signer(key: key)
         signers[ca.keyReference] = s
@@ -43,6 +51,11 @@ public final class KeyStore {
         if reference.hasPrefix(KeyStore.offlinePrefix) {
             throw ETrustError.environment("\(owner): its key is not in this home (an offline CA): sign on its own host", code: .notFound)
         }
+        if reference.hasPrefix("pkcs11:") {
+            let key = try tokenKey(reference, owner: owner)
+            keys[reference] = key
+            return key
+        }
         guard reference.hasPrefix("file:") else {
             throw ETrustError.environment("\(owner): key store '\(reference)' is not available", code: .io)
         }
@@ -53,8 +66,13 @@ public final class KeyStore {
 
     /// Stores a new key under `keys/NAME.key.pem` (encrypted, 0600, never over an existing file)
     /// and returns its reference. The key is encrypted under the home's passphrase, or under
-    /// `passphrase` for a key another process unlocks (an OCSP responder's).
+    /// `passphrase` for a key another process unlocks (an OCSP responder's); a key `generateKey`
+    /// made inside a token is already stored and gets its PKCS#11 URI.
     public func store(_ key: PrivateKey, name: String, passphrase other: [UInt8]? = nil) throws -> String {
+        if let reference = recordPendingTokenKey(key) {
+            keys[reference] = key
+            return reference
+        }
         let relative = "keys/\(name).key.pem"
         try key.write(toFile: home.join(relative), passphrase: try other ?? passphrase(), iterations: home.config.keyIterations)
         let reference = "file:" + relative
@@ -66,6 +84,7 @@ public final class KeyStore {
     func discard(_ reference: String) {
         keys[reference] = nil
         if reference.hasPrefix("file:") { unlink(home.join(CustodyReference.relativePath(reference))) }
+        if reference.hasPrefix("pkcs11:") { destroyTokenKey(reference) }
         discardShares(reference)
     }
 
@@ -75,7 +94,7 @@ public final class KeyStore {
     /// Decrypts several keys at once, one PBKDF2 per core, so that a batch's timing measures
     /// issuance alone. Keys that do not exist yet are skipped.
     func unlock(_ references: [String]) throws {
-        let missing = references.filter { keys[$0] == nil && FileManager.default.fileExists(atPath: home.join(String($0.dropFirst(5)))) }
+        let missing = references.filter { keys[$0] == nil && $0.hasPrefix("file:") && FileManager.default.fileExists(atPath: home.join(String($0.dropFirst(5)))) }
         guard missing.count > 1 else {
             for r in missing { _ = try privateKey(r, owner: r) }
             return

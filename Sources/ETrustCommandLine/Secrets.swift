@@ -23,6 +23,8 @@ public struct SecretSource: Sendable {
     /// ETRUST_SIGNER_PASSPHRASE; the daemon has no terminal to prompt on.
     public static let signerPassphrase = SecretSource(what: "responder key passphrase", flag: "--signer-passphrase-file",
                                                       environmentVariable: "ETRUST_SIGNER_PASSPHRASE", prompt: false)
+    /// The PIN of the home's PKCS#11 tokens: --pin-file or ETRUST_PKCS11_PIN, or a prompt.
+    public static let pkcs11PIN = SecretSource(what: "PKCS#11 PIN", flag: "--pin-file", environmentVariable: "ETRUST_PKCS11_PIN")
     /// A PKCS#12 password: --p12-password-file, or a prompt.
     public static let p12Password = SecretSource(what: "PKCS#12 password", flag: "--p12-password-file", environmentVariable: nil)
 

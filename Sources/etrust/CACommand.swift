@@ -67,7 +67,7 @@ struct CA: ParsableCommand {
         @Option(help: "The parent CA (omit for a root).") var parent: String?
         @Option(help: "The CA profile (default root-ca or sub-ca).") var profile: String?
         @Option(help: "Validity, e.g. 10y.") var validity: String?
-        @Option(help: "file (default) or pkcs11:URI.") var keyStore: String = "file"
+        @Option(help: "file (default), or pkcs11:token=LABEL[;object=LABEL] to generate the key inside a PKCS#11 token (PIN: --pin-file or ETRUST_PKCS11_PIN).") var keyStore: String = "file"
         @Flag(help: "The certificate is signed by another home (an offline root): make the key here, write the request with --csr-out.")
         var external = false
         @Option(help: "With --external: where the certificate request goes (PEM).") var csrOut: String?

@@ -11,7 +11,7 @@ struct ETrust: ParsableCommand {
         commandName: "etrust",
         abstract: "A certification authority for national e-trust frameworks.",
         subcommands: [Init.self, CA.self, Issue.self, Revoke.self, Unhold.self, CRL.self, Verify.self, VerifySignature.self, Sign.self, ListCertificates.self, Show.self,
-                      PolicyCommand.self, Audit.self, TrustListCommand.self, OCSPCommand.self])
+                      PolicyCommand.self, Audit.self, TrustListCommand.self, OCSPCommand.self, HSM.self])
 
     /// Failures map to the contract's exit codes in one place, shared with etrust-ocspd.
     static func main() {
@@ -27,6 +27,9 @@ struct HomeOptions: ParsableArguments {
     @Option(name: .long, help: "A file holding the passphrase of the home's CA keys (or set ETRUST_PASSPHRASE).")
     var passphraseFile: String?
 
+    @Option(name: .long, help: "A file holding the PIN of the home's PKCS#11 tokens (or set ETRUST_PKCS11_PIN).")
+    var pinFile: String?
+
     @Flag(name: .long, help: "Print one JSON object instead of text.")
     var json = false
 
@@ -39,7 +42,8 @@ struct HomeOptions: ParsableArguments {
     func openAuthority() throws -> Authority {
         let home = try Home.open(homePath)
         // The passphrase is read at most once per process, and only when a key is needed.
-        let authority = try Authority(home: home, passphrase: SecretSource.passphrase.lazy(file: passphraseFile))
+        let authority = try Authority(home: home, passphrase: SecretSource.passphrase.lazy(file: passphraseFile),
+                                      pin: SecretSource.pkcs11PIN.lazy(file: pinFile))
         shares.apply(to: authority)
         return authority
     }
@@ -49,13 +53,14 @@ struct HomeOptions: ParsableArguments {
     func changing<R>(_ body: (Authority) throws -> R) throws -> R {
         let authority = try openAuthority()
         try authority.prepareForChanges()
+        let sizeBefore = try authority.auditLog.size
         let result: R
         do {
             result = try body(authority)
         } catch {
-            // Whatever the command appended before it failed (a refusal, an abandoned intent) is
-            // covered by a checkpoint too; checkpoint() does nothing when the log did not grow.
-            try? authority.checkpoint()
+            // What the command appended before it failed (a refusal, an abandoned intent) is
+            // covered by a checkpoint too; a failure that appended nothing writes nothing.
+            if let size = try? authority.auditLog.size, size != sizeBefore { try? authority.checkpoint() }
             throw error
         }
         do {

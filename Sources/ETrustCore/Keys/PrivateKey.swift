@@ -6,11 +6,18 @@ internal import COpenSSL
 // @unchecked Sendable: the key is never mutated after init; OpenSSL's reference count is atomic.
 package final class EVPKeyHandle: @unchecked Sendable {
     private let pointer: OpaquePointer
-    init(takingOwnership pointer: OpaquePointer) { self.pointer = pointer }
-    deinit { EVP_PKEY_free(pointer) }
+    /// What the key's operations need alive until it is freed (a token key: its PKCS#11 module).
+    private let owner: (any Sendable & AnyObject)?
+    init(takingOwnership pointer: OpaquePointer, keepingAlive owner: (any Sendable & AnyObject)? = nil) {
+        self.pointer = pointer
+        self.owner = owner
+    }
+    deinit { EVP_PKEY_free(pointer) }   // before `owner` is released
 
     /// Lends the EVP_PKEY to `body`; it must not be kept or freed.
     func withUnsafeEVPKeyPointer<R>(_ body: (OpaquePointer) throws -> R) rethrows -> R { try body(pointer) }
+
+    var isTokenKey: Bool { owner is PKCS11Module }
 
     /// EVP_PKEY_get_bits: the key's size in bits.
     package var bits: Int { Int(EVP_PKEY_get_bits(pointer)) }
@@ -21,6 +28,14 @@ public struct PrivateKey: Sendable {
     package let handle: EVPKeyHandle
 
     init(takingOwnership pointer: OpaquePointer) { handle = EVPKeyHandle(takingOwnership: pointer) }
+
+    /// A key whose operations are made by a PKCS#11 token: `module` outlives the EVP_PKEY.
+    init(takingOwnership pointer: OpaquePointer, keepingAlive module: PKCS11Module) {
+        handle = EVPKeyHandle(takingOwnership: pointer, keepingAlive: module)
+    }
+
+    /// Whether the key lives in a PKCS#11 token (its private half never leaves it).
+    public var isTokenKey: Bool { handle.isTokenKey }
 
     public static func generate(_ algorithm: KeyAlgorithm) throws -> PrivateKey {
         clearOpenSSLErrors()
@@ -74,6 +89,9 @@ public struct PrivateKey: Sendable {
 
     /// PEM "ENCRYPTED PRIVATE KEY": PKCS#8 with PBES2, AES-256-CBC, PBKDF2-HMAC-SHA256.
     public func encryptedPKCS8PEM(passphrase: [UInt8], iterations: Int32 = PrivateKey.defaultPBKDF2Iterations) throws -> String {
+        guard !isTokenKey else {
+            throw ETrustError.refused("a key held by a PKCS#11 token never leaves it", code: .insecureKeyFile)
+        }
         guard !passphrase.isEmpty else {
             throw ETrustError.badInput("an empty passphrase cannot protect a private key", code: .missingPassphrase)
         }
