@@ -171,6 +171,65 @@ import Testing
         #expect(audit.status == 0, "audit verify: \(audit.stdout) \(audit.stderr)")
     }
 
+    @Test("OCSP for a CA whose key is in the token: responder provisioned with the token key, answered by etrust-ocspd without PIN or CA passphrase; openssl ocsp accepts good and revoked")
+    func ocspAnswer() throws {
+        let token = try SoftHSM(label: "etrust-ocsp")
+        defer { token.cleanUp() }
+        let home = try HSMRun.home(in: token.directory)
+        let work = token.directory + "/work"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        for args in [["ca", "create", "root", "--subject", HSMRun.rootSubject],
+                     ["ca", "create", "issuing", "--parent", "root", "--subject", HSMRun.issuingSubject]] {
+            let r = try HSMRun.etrust(args + ["--home", home, "--key-store", "pkcs11:token=etrust-ocsp"], token: token)
+            try #require(r.status == 0, "\(args): \(r.stderr)")
+        }
+        var leaves: [String: String] = [:]
+        for name in ["good", "bad"] {
+            let csr = work + "/\(name).csr"
+            let req = try TestSupport.openssl(["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=\(name)",
+                                               "-keyout", work + "/\(name).key", "-out", csr])
+            try #require(req.status == 0, "\(req.stderr)")
+            let issued = try HSMRun.etrust(["issue", "--home", home, "--ca", "issuing", "--profile", "tls-client", "--csr", csr,
+                                            "--out", work + "/\(name).pem", "--json"], token: token)
+            try #require(issued.status == 0, "\(issued.stderr)")
+            leaves[name] = try #require(issued.json?["serial"] as? String)
+        }
+        let revoke = try HSMRun.etrust(["revoke", "--home", home, "--ca", "issuing", "--serial", leaves["bad"]!, "--reason", "keyCompromise"], token: token)
+        try #require(revoke.status == 0, "\(revoke.stderr)")
+        // The responder certificate is signed by the token; its own key is a file under the responders' passphrase.
+        let provision = try HSMRun.etrust(["ocsp", "provision", "--home", home, "--ca", "issuing", "--json"], token: token,
+                                          environment: ["ETRUST_SIGNER_PASSPHRASE": "responder-secret"])
+        try #require(provision.status == 0, "ocsp provision: \(provision.stderr)")
+        #expect(provision.json?["issued"] as? Bool == true)
+
+        let daemon = Process()
+        daemon.executableURL = URL(fileURLWithPath: ((TestSupport.etrustBinary as NSString).deletingLastPathComponent as NSString)
+            .appendingPathComponent("etrust-ocspd"))
+        let port = Int.random(in: 20_000...60_000)
+        daemon.arguments = ["--home", home, "--listen", "127.0.0.1:\(port)", "--log-level", "error"]
+        var env = ProcessInfo.processInfo.environment
+        for k in ["ETRUST_PASSPHRASE", "ETRUST_PKCS11_PIN", "ETRUST_HOME"] { env.removeValue(forKey: k) }
+        env["ETRUST_SIGNER_PASSPHRASE"] = "responder-secret"
+        daemon.environment = env
+        daemon.standardOutput = FileHandle.nullDevice
+        daemon.standardError = FileHandle.nullDevice
+        try daemon.run()
+        defer { daemon.terminate(); daemon.waitUntilExit() }
+        func ask(_ name: String) throws -> String {
+            let r = try TestSupport.openssl(["ocsp", "-issuer", home + "/certs/issuing.pem", "-cert", work + "/\(name).pem",
+                                             "-url", "http://127.0.0.1:\(port)/ocsp", "-CAfile", home + "/certs/root.pem", "-timeout", "3"])
+            return r.stdout + r.stderr
+        }
+        var good = ""
+        for _ in 0..<50 where !good.contains("Response verify OK") {
+            good = try ask("good")
+            if !good.contains("Response verify OK") { usleep(200_000) }
+        }
+        #expect(good.contains("Response verify OK") && good.contains("good.pem: good"), "\(good)")
+        let bad = try ask("bad")
+        #expect(bad.contains("Response verify OK") && bad.contains("bad.pem: revoked"), "\(bad)")
+    }
+
     @Test("an RSA CA key in the token, labelled by object= in the URI, signs certificates openssl accepts")
     func rsaKey() throws {
         let token = try SoftHSM(label: "etrust-rsa")
