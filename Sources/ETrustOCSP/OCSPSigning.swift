@@ -46,24 +46,35 @@ public final class OCSPSigning {
 
     /// Issues the CA's responder certificate if it has none, if the current one is past half its
     /// validity, or if `rotate`; the new key is encrypted under `signerPassphrase` (the
-    /// responders' secret, not the CA's). Then pre-signs a response for every unexpired
-    /// certificate of the CA. Each issuance is an "ocsp-signer" audit event.
-    public func provision(ca caName: String, validity: ValidityDuration? = nil, rotate: Bool = false,
-                          signerPassphrase: [UInt8]) throws -> Provisioned {
+    /// responders' secret, not the CA's), or generated in the token `keyStore` names. Then
+    /// pre-signs a response for every unexpired certificate of the CA. Each issuance is an
+    /// "ocsp-signer" audit event.
+    public func provision(ca caName: String, validity: ValidityDuration? = nil, rotate: Bool = false, keyStore: String = "file",
+                          signerPassphrase: [UInt8]?) throws -> Provisioned {
         let caRecord = try authority.ca(caName)
         let now = authority.clock.now()
         let current = try authority.store.currentOCSPSigner(ca: caName)
         if let c = current?.certificate, !rotate, now < c.notBefore.addingTimeInterval(c.notAfter.timeIntervalSince(c.notBefore) / 2) {
             return Provisioned(certificate: c, issued: false, presigned: 0)
         }
-        let key = try PrivateKey.generate(.ecP256)
+        // The responder key: a file under the responders' passphrase, or generated in a token
+        // (`keyStore` pkcs11:token=LABEL; the responder then needs only the token's PIN).
+        guard keyStore != "file" || signerPassphrase != nil else {
+            throw ETrustError.badInput("a responder key passphrase is needed for a file key: --signer-passphrase-file FILE or ETRUST_SIGNER_PASSPHRASE",
+                                       code: .missingPassphrase)
+        }
+        let label = "\(caName)-ocsp-\(Hex.encode(try CSPRNG.bytes(4)))"
+        try authority.keys.checkKeyStore(keyStore, algorithm: .ecP256, name: label)
+        let key = try authority.keys.generateKey(.ecP256, keyStore: keyStore, name: label)
+        defer { authority.keys.abandonPendingKeys() }   // a token key whose certificate was not recorded
         let csr = try CertificateSigningRequest.create(subject: try CAManager.serviceSubject(caRecord, role: "OCSP Responder"), key: key)
         let (certificate, _) = try authority.issue(IssuanceRequest(source: .csr(csr), profile: "ocsp-signing", validity: validity,
                                                                    label: "ocsp signer"), ca: caName)
         let reference = try authority.keys.store(key, name: "\(caName)-ocsp-\(certificate.serialHex)", passphrase: signerPassphrase)
         let event = AuditEvent(type: "ocsp-signer", time: now, ca: caName, serialHex: certificate.serialHex, profile: "ocsp-signing",
                                fields: ["action": current == nil ? "issued" : "rotated", "notAfter": RFC3339.format(certificate.notAfter),
-                                        "certificateSHA256": Hex.encode(certificate.sha256Fingerprint)])
+                                        "certificateSHA256": Hex.encode(certificate.sha256Fingerprint)]
+                                   .merging(KeyStore.location(of: reference)) { $1 })
         try authority.store.transaction {
             try authority.store.insert(ocspSigner: OCSPSignerRecord(ca: caName, certificate: certificate, keyReference: reference), at: now)
             try authority.auditLog.append([event])

@@ -18,6 +18,7 @@ struct OCSPD: ParsableCommand {
     @Option(help: "A file holding the passphrase of the OCSP responder keys (or set ETRUST_SIGNER_PASSPHRASE); never a CA key's.")
     var signerPassphraseFile: String?
     @Option(help: .hidden) var passphraseFile: String?
+    @Option(help: "A file holding the PIN of the token that holds responder keys (or set ETRUST_PKCS11_PIN).") var pinFile: String?
     @Option(help: "Answer for serials the CA never issued: unknown, or revoked (RFC 6960 2.2).") var unknownSerial: String = "unknown"
     @Option(help: "At most this many open connections.") var maxConnections: Int = 4096
     @Option(help: "At most this many certificates in one request.") var maxCertificates: Int = 20
@@ -51,8 +52,21 @@ struct OCSPD: ParsableCommand {
         let h = try Home.open(homePath)
         // Only the responder keys are unlocked here: etrust-ocspd never loads a CA key, and never
         // issues a responder certificate (`etrust ocsp provision` does, on the CA host).
-        let passphrase = try SecretSource.signerPassphrase.read(file: signerPassphraseFile ?? passphraseFile)
-        let authority = try Authority(home: h, passphrase: { passphrase })
+        // Responder keys in a token need its PIN only; file responder keys need the passphrase,
+        // which is then asked for at start (exit 2 without it).
+        let tokenPIN = pinFile != nil || !(ProcessInfo.processInfo.environment["ETRUST_PKCS11_PIN"] ?? "").isEmpty
+        let passphrase: @Sendable () throws -> [UInt8]
+        if tokenPIN && signerPassphraseFile == nil && passphraseFile == nil
+            && (ProcessInfo.processInfo.environment["ETRUST_SIGNER_PASSPHRASE"] ?? "").isEmpty {
+            passphrase = { try SecretSource.signerPassphrase.read(file: nil) }
+        } else {
+            let secret = try SecretSource.signerPassphrase.read(file: signerPassphraseFile ?? passphraseFile)
+            passphrase = { secret }
+        }
+        let pinSource = SecretSource(what: "PKCS#11 PIN", flag: "--pin-file", environmentVariable: "ETRUST_PKCS11_PIN", prompt: false)
+        var pin: (() throws -> [UInt8])? = nil
+        if tokenPIN { pin = pinSource.lazy(file: pinFile) }
+        let authority = try Authority(home: h, passphrase: passphrase, pin: pin)
         let source = try OCSPAnswerSource(authority: authority, configuration: config)
         for health in source.signerHealth() {
             if let problem = health.problem { logger.error("\(problem)") }

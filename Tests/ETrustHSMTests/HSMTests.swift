@@ -171,8 +171,9 @@ import Testing
         #expect(audit.status == 0, "audit verify: \(audit.stdout) \(audit.stderr)")
     }
 
-    @Test("OCSP for a CA whose key is in the token: responder provisioned with the token key, answered by etrust-ocspd without PIN or CA passphrase; openssl ocsp accepts good and revoked")
-    func ocspAnswer() throws {
+    @Test("OCSP for a CA whose key is in the token, the responder key as a file or in the token; etrust-ocspd has no CA passphrase (and, for a file responder key, no PIN); openssl ocsp accepts good and revoked, live and pre-signed",
+          arguments: [false, true])
+    func ocspAnswer(responderInToken: Bool) throws {
         let token = try SoftHSM(label: "etrust-ocsp")
         defer { token.cleanUp() }
         let home = try HSMRun.home(in: token.directory)
@@ -197,10 +198,17 @@ import Testing
         let revoke = try HSMRun.etrust(["revoke", "--home", home, "--ca", "issuing", "--serial", leaves["bad"]!, "--reason", "keyCompromise"], token: token)
         try #require(revoke.status == 0, "\(revoke.stderr)")
         // The responder certificate is signed by the token; its own key is a file under the responders' passphrase.
-        let provision = try HSMRun.etrust(["ocsp", "provision", "--home", home, "--ca", "issuing", "--json"], token: token,
-                                          environment: ["ETRUST_SIGNER_PASSPHRASE": "responder-secret"])
+        let provision = try HSMRun.etrust(["ocsp", "provision", "--home", home, "--ca", "issuing", "--json"]
+                                          + (responderInToken ? ["--key-store", "pkcs11:token=etrust-ocsp"] : []), token: token,
+                                          environment: responderInToken ? [:] : ["ETRUST_SIGNER_PASSPHRASE": "responder-secret"])
         try #require(provision.status == 0, "ocsp provision: \(provision.stderr)")
         #expect(provision.json?["issued"] as? Bool == true)
+        if responderInToken {
+            // Only the CA keys and the responder's are private keys on the token; no responder key file.
+            #expect(try token.objects().filter { $0.contains("Private Key Object") }.count == 3)
+            let keyFiles = try FileManager.default.contentsOfDirectory(atPath: home + "/keys").filter { $0.contains("ocsp") }
+            #expect(keyFiles.isEmpty, "\(keyFiles)")
+        }
 
         let daemon = Process()
         daemon.executableURL = URL(fileURLWithPath: ((TestSupport.etrustBinary as NSString).deletingLastPathComponent as NSString)
@@ -208,16 +216,18 @@ import Testing
         let port = Int.random(in: 20_000...60_000)
         daemon.arguments = ["--home", home, "--listen", "127.0.0.1:\(port)", "--log-level", "error"]
         var env = ProcessInfo.processInfo.environment
-        for k in ["ETRUST_PASSPHRASE", "ETRUST_PKCS11_PIN", "ETRUST_HOME"] { env.removeValue(forKey: k) }
-        env["ETRUST_SIGNER_PASSPHRASE"] = "responder-secret"
+        for k in ["ETRUST_PASSPHRASE", "ETRUST_PKCS11_PIN", "ETRUST_HOME", "ETRUST_SIGNER_PASSPHRASE"] { env.removeValue(forKey: k) }
+        for (k, v) in token.environment { env[k] = v }
+        if responderInToken { env["ETRUST_PKCS11_PIN"] = SoftHSM.pin } else { env["ETRUST_SIGNER_PASSPHRASE"] = "responder-secret" }
         daemon.environment = env
         daemon.standardOutput = FileHandle.nullDevice
         daemon.standardError = FileHandle.nullDevice
         try daemon.run()
         defer { daemon.terminate(); daemon.waitUntilExit() }
-        func ask(_ name: String) throws -> String {
+        func ask(_ name: String, nonce: Bool = true) throws -> String {
             let r = try TestSupport.openssl(["ocsp", "-issuer", home + "/certs/issuing.pem", "-cert", work + "/\(name).pem",
-                                             "-url", "http://127.0.0.1:\(port)/ocsp", "-CAfile", home + "/certs/root.pem", "-timeout", "3"])
+                                             "-url", "http://127.0.0.1:\(port)/ocsp", "-CAfile", home + "/certs/root.pem", "-timeout", "3"]
+                                            + (nonce ? [] : ["-no_nonce"]))
             return r.stdout + r.stderr
         }
         var good = ""
@@ -228,6 +238,8 @@ import Testing
         #expect(good.contains("Response verify OK") && good.contains("good.pem: good"), "\(good)")
         let bad = try ask("bad")
         #expect(bad.contains("Response verify OK") && bad.contains("bad.pem: revoked"), "\(bad)")
+        let presigned = try ask("good", nonce: false)
+        #expect(presigned.contains("Response verify OK") && presigned.contains("good.pem: good"), "\(presigned)")
     }
 
     @Test("an RSA CA key in the token, labelled by object= in the URI, signs certificates openssl accepts")
