@@ -123,3 +123,33 @@ public final class CRLPublisher {
         return PublishedCRL(record: record, der: der)
     }
 }
+
+extension CRLPublisher {
+    /// Publishes a CRL signed elsewhere — an offline CA's, carried over — under pub/crl/, where
+    /// the responder serves it: checked against the CA's certificate (signature, cRLSign,
+    /// freshness, critical extensions, RFC 5280 6.3.3) and required to be newer than the one it
+    /// replaces (CRL numbers only grow). Logged as a "crl" event with action "imported".
+    public func importCRL(ca caName: String, der: [UInt8]) throws -> CertificateRevocationList {
+        let caRecord = try env.ca(caName)
+        let crl = try CertificateRevocationList(der: der, what: "the CRL")
+        let now = env.clock.now()
+        let problems = crl.verify(issuer: caRecord.certificate, at: now).problems
+        if let first = problems.first {
+            throw ETrustError.refused("the CRL is not a valid CRL of CA '\(caName)': \(first)", code: .badSignature)
+        }
+        let file = CRLPublisher.fileName(ca: caName, shard: nil, delta: crl.deltaBase != nil)
+        let path = env.home.pubDirectory + "/crl/" + file
+        if let current = try? CertificateRevocationList(der: [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))), what: path),
+           let old = current.number, let new = crl.number, new <= old {
+            throw ETrustError.refused("CRL #\(new) of CA '\(caName)' is not newer than the published #\(old)", code: .alreadyExists)
+        }
+        let sha = Hex.encode(Digest.sha256(der))
+        try env.audit.log.append([AuditEvent(type: "crl", time: now, ca: caName, serialHex: nil, profile: nil,
+                                             fields: ["action": "imported", "number": crl.number.map(String.init) ?? "", "sha256": sha,
+                                                      "entries": String(crl.entries.count), "thisUpdate": RFC3339.format(crl.thisUpdate),
+                                                      "file": file, "requester": env.requester])])
+        try FileManager.default.createDirectory(atPath: env.home.pubDirectory + "/crl", withIntermediateDirectories: true)
+        try AtomicFile.write(der, to: path)
+        return crl
+    }
+}

@@ -47,7 +47,7 @@ struct Unhold: ParsableCommand {
 struct CRL: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "crl", abstract: "Publish the next CRL of a CA (`etrust crl --ca NAME`), or check a CRL (`etrust crl verify`).",
-        subcommands: [Publish.self, Verify.self], defaultSubcommand: Publish.self)
+        subcommands: [Publish.self, Verify.self, Import.self], defaultSubcommand: Publish.self)
 
     struct Publish: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -118,6 +118,25 @@ struct CRL: ParsableCommand {
                 print(report.problems.isEmpty ? "valid" : "INVALID: " + report.problems.joined(separator: "; "))
             }
             if !report.problems.isEmpty { throw ExitCode(1) }
+        }
+    }
+
+    struct Import: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Publish a CRL signed on another host (an offline CA's) under pub/crl/, after checking it against the CA's certificate.")
+        @Argument(help: "The CRL (PEM or DER).") var file: String
+        @Option(help: "The CA that signed it (an offline CA of this home).") var ca: String
+        @OptionGroup var options: HomeOptions
+
+        func run() throws {
+            let der = try CertificateRevocationList(bytes: try InputFile.readLarge(file), what: file).der
+            let crl = try options.changing { try $0.crls.importCRL(ca: ca, der: der) }
+            if options.json {
+                try Output.json(["ca": ca, "number": crl.number.map { $0 as Any } ?? NSNull(), "entries": crl.entries.count,
+                                 "thisUpdate": RFC3339.format(crl.thisUpdate)])
+            } else {
+                print("published CRL #\(crl.number.map(String.init) ?? "?") of CA \(ca) (\(crl.entries.count) entries)")
+            }
         }
     }
 }

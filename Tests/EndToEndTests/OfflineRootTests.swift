@@ -63,6 +63,17 @@ struct OfflineRootTests {
         // The root's key is not in the issuing home.
         let rootCRL = try E2E.etrust(["crl", "--home", issuingHome, "--ca", parent])
         #expect(rootCRL.status == 3 && rootCRL.stderr.contains("offline"), "\(rootCRL.status) \(rootCRL.stderr)")
+        // The root's CRL is signed on the root's host and carried over; the issuing home checks it
+        // against the root's certificate and publishes it where the responder serves it.
+        _ = try ok(["crl", "--home", rootHome, "--ca", "root"], "root CRL on the root's host")
+        let carried = work + "/root.crl"
+        try FileManager.default.copyItem(atPath: rootHome + "/pub/crl/root.crl", toPath: carried)
+        _ = try ok(["crl", "import", carried, "--home", issuingHome, "--ca", parent], "crl import")
+        #expect(try E2E.bytes(issuingHome + "/pub/crl/\(parent).crl") == E2E.bytes(carried))
+        let again = try E2E.etrust(["crl", "import", carried, "--home", issuingHome, "--ca", parent])
+        #expect(again.status == 1 && again.stderr.contains("not newer"), "\(again.status) \(again.stderr)")
+        let foreign = try E2E.etrust(["crl", "import", issuingHome + "/pub/crl/issuing.crl", "--home", issuingHome, "--ca", parent])
+        #expect(foreign.status == 1, "a CRL of another CA was imported: \(foreign.stderr)")
 
         for home in [rootHome, issuingHome] {
             let audit = try E2E.etrust(["audit", "verify", "--home", home])
