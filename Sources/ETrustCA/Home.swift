@@ -32,7 +32,10 @@ public struct Home: Sendable {
     /// Creates a new home with the default configuration and the embedded default profiles.
     /// Everything is written into a temporary folder first and renamed into place, so a failed
     /// init leaves nothing behind.
-    public static func initialize(_ path: String, clock: ETrustClock = SystemClock()) throws -> Home {
+    public static func initialize(_ path: String, clock: ETrustClock = SystemClock(), publicURL: String? = nil,
+                                  documentsURL: String? = nil) throws -> Home {
+        // Checked before anything is written.
+        let configText = try HomeConfig.newHomeText(publicURL: publicURL, documentsURL: documentsURL)
         let fm = FileManager.default
         if fm.fileExists(atPath: path) {
             let contents = (try? fm.contentsOfDirectory(atPath: path)) ?? ["?"]
@@ -48,7 +51,6 @@ public struct Home: Sendable {
             for d in ["certs", "pub", "pub/ca", "pub/crl", "pub/audit", "policies"] {
                 try fm.createDirectory(atPath: staging + "/" + d, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
             }
-            let configText = HomeConfig.newHomeText()
             try AtomicFile.write(configText, to: staging + "/" + HomeConfig.fileName, mode: 0o640)
             for (name, text) in EmbeddedProfiles.files {
                 try AtomicFile.write(text, to: staging + "/policies/" + name, mode: 0o644)

@@ -54,6 +54,28 @@ public struct HomeConfig: Sendable {
         """
 
     /// The default configuration for a new home, with a fresh audit origin.
+    /// The configuration of a new home; `publicURL` (http://, where relying parties fetch CRLs,
+    /// OCSP and CA certificates) and `documentsURL` (https://, the PKI disclosure statements)
+    /// replace the example ones.
+    public static func newHomeText(publicURL: String? = nil, documentsURL: String? = nil) throws -> String {
+        var text: String = newHomeText()
+        if let publicURL {
+            guard publicURL.hasPrefix("http://"), publicURL.count > 7 else {
+                throw ETrustError.badInput("--public-url must be an http:// URL (RFC 5280 CDP and AIA are fetched over plain HTTP)", code: .invalidArgument)
+            }
+            text = text.replacingOccurrences(of: "publicBaseURL: http://pki.example.org",
+                                             with: "publicBaseURL: " + String(publicURL.reversed().drop(while: { $0 == "/" }).reversed()))
+        }
+        if let documentsURL {
+            guard documentsURL.hasPrefix("https://"), documentsURL.count > 8 else {
+                throw ETrustError.badInput("--documents-url must be an https:// URL (ETSI EN 319 412-5 PDS)", code: .invalidArgument)
+            }
+            text = text.replacingOccurrences(of: "documentsBaseURL: https://pki.example.org",
+                                             with: "documentsBaseURL: " + String(documentsURL.reversed().drop(while: { $0 == "/" }).reversed()))
+        }
+        return text
+    }
+
     public static func newHomeText() -> String {
         let id = (0..<8).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
         return defaultText.replacingOccurrences(of: "HOME-ID", with: id)

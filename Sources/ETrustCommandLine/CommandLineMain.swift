@@ -7,8 +7,15 @@ import Foundation
 /// with `--json`, the same error is also one JSON object on stdout:
 /// `{"error", "code", "category": "refused|usage|environment", "profile", "rule"}`.
 public enum CommandLineMain {
-    public static func run<C: ParsableCommand>(_ command: C.Type, name: String, arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Never {
+    /// `bareIsUsage`: a command of subcommands run with no argument at all prints its help and
+    /// exits 2 (the contract's bare `etrust`).
+    public static func run<C: ParsableCommand>(_ command: C.Type, name: String, bareIsUsage: Bool = false,
+                                               arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Never {
         let json = arguments.contains("--json")
+        if bareIsUsage && arguments.isEmpty {
+            print(C.helpMessage())
+            exit(2)
+        }
         do {
             var parsed = try C.parseAsRoot(arguments)
             try parsed.run()
@@ -27,7 +34,10 @@ public enum CommandLineMain {
             }
             // argument-parser's usage errors (64, and its validation failures) become 2.
             let mapped: Int32 = code == .validationFailure || code.rawValue == 64 || code.rawValue == 1 ? 2 : code.rawValue
-            fail(name: name, message: message.split(separator: "\n").first.map(String.init) ?? message, code: mapped,
+            // One prefix: "etrust: ...", not argument-parser's "etrust: Error: ...".
+            var line = message.split(separator: "\n").first.map(String.init) ?? message
+            if line.hasPrefix("Error: ") { line.removeFirst("Error: ".count) }
+            fail(name: name, message: line, code: mapped,
                  category: mapped == 3 ? "environment" : mapped == 1 ? "refused" : "usage", json: json)
         }
     }

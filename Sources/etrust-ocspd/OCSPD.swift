@@ -11,7 +11,8 @@ import Logging
 struct OCSPD: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "etrust-ocspd",
-        abstract: "RFC 6960 / RFC 5019 OCSP responder for every CA of an etrust home; also serves pub/ (CRLs, CA certificates).")
+        abstract: "RFC 6960 / RFC 5019 OCSP responder for every CA of an etrust home; also serves pub/ (CRLs, CA certificates).",
+        version: ETrustVersion.string)
 
     @Option(help: "The CA home (default: $ETRUST_HOME or ./etrust-home).") var home: String?
     @Option(help: "HOST:PORT to listen on.") var listen: String = "127.0.0.1:8080"

@@ -10,12 +10,13 @@ struct ETrust: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "etrust",
         abstract: "A certification authority for national e-trust frameworks.",
+        version: ETrustVersion.string,
         subcommands: [Init.self, CA.self, Issue.self, Revoke.self, Unhold.self, CRL.self, Verify.self, VerifySignature.self, Sign.self, ListCertificates.self, Show.self,
                       PolicyCommand.self, Audit.self, TrustListCommand.self, OCSPCommand.self, HSM.self])
 
     /// Failures map to the contract's exit codes in one place, shared with etrust-ocspd.
     static func main() {
-        CommandLineMain.run(ETrust.self, name: "etrust")
+        CommandLineMain.run(ETrust.self, name: "etrust", bareIsUsage: true)
     }
 }
 

@@ -5,10 +5,13 @@ import Foundation
 
 struct Init: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Create a new CA home with the default configuration and profiles.")
+    @Option(help: "The http:// base URL where relying parties fetch this home's CRLs, OCSP answers and CA certificates.")
+    var publicUrl: String?
+    @Option(help: "The https:// base URL of the PKI disclosure statements (qualified certificates).") var documentsUrl: String?
     @OptionGroup var options: HomeOptions
 
     func run() throws {
-        let home = try Home.initialize(options.homePath)
+        let home = try Home.initialize(options.homePath, publicURL: publicUrl, documentsURL: documentsUrl)
         if options.json {
             try Output.json(["home": home.path, "config": home.join("etrust.yaml"), "policies": home.policiesDirectory,
                              "database": home.databasePath])
