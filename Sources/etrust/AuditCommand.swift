@@ -11,6 +11,9 @@ struct Audit: ParsableCommand {
         subcommands: [Log.self, Verify.self, Prove.self, Consistency.self, Export.self, Report.self])
 
     static func eventFilter(_ range: TimeRangeOptions? = nil, event: String?, serial: String?, ca: String?, profile: String?) throws -> EventFilter {
+        if let event, !AuditEvent.types.contains(event) {
+            throw ETrustError.badInput("unknown event '\(event)' (\(AuditEvent.types.joined(separator: ", ")))", code: .invalidArgument)
+        }
         let dates = try range?.dates
         return EventFilter(since: dates?.since, until: dates?.until, type: event,
                     serialHex: try serial.map { s in
@@ -22,7 +25,7 @@ struct Audit: ParsableCommand {
     struct Log: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print the log's entries (one JSON object per line with --json).")
         @OptionGroup var range: TimeRangeOptions
-        @Option(help: "Only events of this kind (issue, refuse, revoke, crl, ca, key, policy).") var event: String?
+        @Option(help: "Only events of this kind (abandon, ca, ceremony, crl, issue, key, ocsp-signer, policy, refuse, revoke, unhold).") var event: String?
         @Option(help: "Only events about this serial.") var serial: String?
         @Option(help: "Only events of this CA.") var ca: String?
         @Option(help: "Only events of this profile.") var profile: String?

@@ -139,7 +139,7 @@ extension Issue {
         }
         items.sort { ($0["line"] as? Int ?? 0) < ($1["line"] as? Int ?? 0) }
         if options.json {
-            try Output.json(["issued": issued, "refused": problems.count, "results": items, "seconds": String(format: "%.3f", seconds)])
+            try Output.json(["issued": issued, "refused": problems.count, "results": items, "seconds": (seconds * 1000).rounded() / 1000])
         } else {
             for p in problems.sorted(by: { $0.line.count == $1.line.count ? $0.line < $1.line : $0.line.count < $1.line.count }) {
                 Output.info("\(path): \(p.line): \(p.message)")

@@ -46,4 +46,17 @@ struct CLIBasicsTests {
         #expect(bad.status == 2 && bad.stderr.contains("--public-url"), "\(bad.stderr)")
         #expect(!FileManager.default.fileExists(atPath: dir + "/other"))
     }
+
+    @Test("audit log --event with an unknown kind: exit 2 naming the kinds; the batch summary's seconds is a number")
+    func eventKindsAndNumbers() throws {
+        let (home, work) = try E2E.pki("cli-basics")
+        defer { E2E.cleanUp(home) }
+        let bogus = try E2E.etrust(["audit", "log", "--home", home, "--event", "bogus"])
+        #expect(bogus.status == 2 && bogus.stderr.contains("issue"), "\(bogus.status) \(bogus.stderr)")
+        let csr = try E2E.makeCSR(in: work, name: "b1", subject: "/CN=Batch One/C=TG")
+        try E2E.write("csr\n\(csr)\n", to: work + "/batch.csv")
+        let r = try E2E.etrust(["issue", "--home", home, "--ca", "issuing", "--profile", "tls-client", "--batch", work + "/batch.csv", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.json?["seconds"] is Double || r.json?["seconds"] is Int, "\(r.stdout)")
+    }
 }
