@@ -34,10 +34,6 @@ public enum IssuanceResult: Sendable {
     case failed(ETrustError)
 
     public var certificate: Certificate? { if case .issued(let c, _) = self { return c }; return nil }
-    public var refusal: PolicyRefusal? {
-        if case .refused(let p, let r, let m) = self { return PolicyRefusal(profile: p, rule: r, reason: m) }
-        return nil
-    }
 }
 
 /// A request that passed its profile and the lint: the to-be-signed certificate, its serial

@@ -28,6 +28,13 @@ public struct SecretSource: Sendable {
     /// A PKCS#12 password: --p12-password-file, or a prompt.
     public static let p12Password = SecretSource(what: "PKCS#12 password", flag: "--p12-password-file", environmentVariable: nil)
 
+    /// The same source where nobody can answer a prompt (a daemon).
+    public var withoutPrompt: SecretSource {
+        var s = self
+        s.prompt = false
+        return s
+    }
+
     public func read(file: String?) throws -> [UInt8] {
         if let file {
             guard let data = FileManager.default.contents(atPath: file) else {

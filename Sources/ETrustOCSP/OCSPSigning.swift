@@ -47,7 +47,7 @@ public final class OCSPSigning {
     /// Issues the CA's responder certificate if it has none, if the current one is past half its
     /// validity, or if `rotate`; the new key is encrypted under `signerPassphrase` (the
     /// responders' secret, not the CA's), or generated in the token `keyStore` names. Then
-    /// pre-signs a response for every unexpired certificate of the CA. Each issuance is an
+    /// pre-signs a response for every certificate the CA issued. Each issuance is an
     /// "ocsp-signer" audit event.
     public func provision(ca caName: String, validity: ValidityDuration? = nil, rotate: Bool = false, keyStore: String = "file",
                           signerPassphrase: [UInt8]?) throws -> Provisioned {
@@ -82,7 +82,7 @@ public final class OCSPSigning {
         return Provisioned(certificate: certificate, issued: true, presigned: try presignAll(ca: caName))
     }
 
-    /// Pre-signs a response for every certificate of the CA that has not expired.
+    /// Pre-signs a response for every certificate the CA issued (a page of 10,000 at a time).
     @discardableResult
     public func presignAll(ca caName: String) throws -> Int {
         var afterID: Int64 = 0

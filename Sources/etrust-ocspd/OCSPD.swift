@@ -59,14 +59,13 @@ struct OCSPD: ParsableCommand {
         let passphrase: @Sendable () throws -> [UInt8]
         if tokenPIN && signerPassphraseFile == nil && passphraseFile == nil
             && (ProcessInfo.processInfo.environment["ETRUST_SIGNER_PASSPHRASE"] ?? "").isEmpty {
-            passphrase = { try SecretSource.signerPassphrase.read(file: nil) }
+            passphrase = SecretSource.signerPassphrase.lazy(file: nil)
         } else {
             let secret = try SecretSource.signerPassphrase.read(file: signerPassphraseFile ?? passphraseFile)
             passphrase = { secret }
         }
-        let pinSource = SecretSource(what: "PKCS#11 PIN", flag: "--pin-file", environmentVariable: "ETRUST_PKCS11_PIN", prompt: false)
         var pin: (() throws -> [UInt8])? = nil
-        if tokenPIN { pin = pinSource.lazy(file: pinFile) }
+        if tokenPIN { pin = SecretSource.pkcs11PIN.withoutPrompt.lazy(file: pinFile) }
         let authority = try Authority(home: h, passphrase: passphrase, pin: pin)
         let source = try OCSPAnswerSource(authority: authority, configuration: config)
         for health in source.signerHealth() {

@@ -10,6 +10,16 @@ struct OfflineRootTests {
     static let rootSubject = "CN=Offline National Root,O=Test,C=TG"
     static let issuingSubject = "CN=Online Issuing CA,O=Test,C=TG"
 
+    /// A root home with its root CA, an empty issuing home, and a work folder.
+    func homes(_ label: String) throws -> (root: String, issuing: String, work: String) {
+        let rootHome = try E2E.initHome("\(label)-root")
+        let issuingHome = try E2E.initHome("\(label)-issuing")
+        let work = (issuingHome as NSString).deletingLastPathComponent + "/work"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        _ = try ok(["ca", "create", "root", "--home", rootHome, "--subject", Self.rootSubject, "--key", "ec-p384"], "root")
+        return (rootHome, issuingHome, work)
+    }
+
     func ok(_ args: [String], _ what: String) throws -> E2E.Result {
         let r = try E2E.etrust(args)
         try #require(r.status == 0, "\(what): exit \(r.status): \(r.stderr)")
@@ -18,12 +28,8 @@ struct OfflineRootTests {
 
     @Test("root home and issuing home: request, sign-subordinate, activate; the issuing CA issues; openssl verify; both logs verify")
     func threeSteps() throws {
-        let rootHome = try E2E.initHome("offline-root")
-        let issuingHome = try E2E.initHome("offline-issuing")
+        let (rootHome, issuingHome, work) = try homes("offline")
         defer { E2E.cleanUp(rootHome); E2E.cleanUp(issuingHome) }
-        let work = (issuingHome as NSString).deletingLastPathComponent + "/work"
-        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-        _ = try ok(["ca", "create", "root", "--home", rootHome, "--subject", Self.rootSubject, "--key", "ec-p384"], "root")
 
         // 1. On the issuing host: the key stays here, the request goes out.
         let req = work + "/issuing.csr.pem"
@@ -88,12 +94,8 @@ struct OfflineRootTests {
 
     @Test("activate refuses a certificate of another key, a chain without the issuer, an unknown name: exit 1, nothing recorded")
     func badActivation() throws {
-        let rootHome = try E2E.initHome("offline-bad-root")
-        let issuingHome = try E2E.initHome("offline-bad-issuing")
+        let (rootHome, issuingHome, work) = try homes("offline-bad")
         defer { E2E.cleanUp(rootHome); E2E.cleanUp(issuingHome) }
-        let work = (issuingHome as NSString).deletingLastPathComponent + "/work"
-        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-        _ = try ok(["ca", "create", "root", "--home", rootHome, "--subject", Self.rootSubject], "root")
         _ = try ok(["ca", "create", "other", "--home", rootHome, "--parent", "root", "--subject", "CN=Other CA,O=Test,C=TG"], "other")
         let req = work + "/issuing.csr.pem"
         _ = try ok(["ca", "create", "issuing", "--home", issuingHome, "--external", "--subject", Self.issuingSubject, "--csr-out", req], "request")
