@@ -52,6 +52,8 @@ public protocol OCSPRecordStorage {
     func currentOCSPSigner(ca: String) throws -> OCSPSignerRecord?
     func save(presigned: [PresignedResponse], ca: String) throws
     func forEachPresigned(ca: String, _ body: (PresignedResponse) throws -> Void) throws
+    /// The stored pre-signed response for one serial of a CA, if any.
+    func presigned(ca: String, serialHex: String) throws -> PresignedResponse?
     func ocspStatus(ca: String, serialHex: String) throws -> (revoked: Bool, revokedAt: Date?, reason: Int?)?
     func certificatesIssued(ca: String, afterID: Int64, limit: Int) throws -> [(id: Int64, serial: String)]
     func changedSerials(ca: String, since: Date) throws -> [String]

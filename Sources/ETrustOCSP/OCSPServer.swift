@@ -1,3 +1,4 @@
+import ETrustCA
 import ETrustCore
 import Foundation
 import Synchronization
@@ -7,32 +8,50 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
+/// Where access lines go: a format, a writer, and whether they are written at all (the access
+/// log is at info level: `--log-level error` turns it off).
+public struct AccessLogging: Sendable {
+    public var format: LogFormat
+    public var writer: LogWriter?
+    public init(format: LogFormat = .text, writer: LogWriter?) { self.format = format; self.writer = writer }
+    public static let off = AccessLogging(writer: nil)
+}
+
 /// The etrust-ocspd HTTP server, built in a function of its configuration so that tests run it
-/// in-process on an ephemeral port. /ocsp is served by this lean handler (no router).
-// @unchecked Sendable: `channel` and `timers` are set by start() and cleared by stop(), which the owner calls in turn.
+/// in-process on an ephemeral port. /ocsp is served by this lean handler (no router). The event
+/// loops parse, look up pre-signed bytes and write; whatever may block (the store, signing) runs
+/// on a thread pool; the refresher runs on its own timer thread.
+// @unchecked Sendable: `channel` and `timers` are set by start() and cleared by shutdown(), which the owner calls in turn.
 public final class OCSPServer: @unchecked Sendable {
     public let source: OCSPAnswerSource
     public let configuration: ResponderConfiguration
-    public let metrics = ResponderMetrics()
+    public let metrics: ResponderMetrics
     let publicDirectory: String
     let logger: Logger
+    let accessLog: AccessLogging
     let group: MultiThreadedEventLoopGroup
+    let blocking: NIOThreadPool
+    let connections = ConnectionSet()
     private var channel: Channel?
     private var timers: [DispatchSourceTimer] = []
-    let inFlight = InFlight()
 
     public init(source: OCSPAnswerSource, configuration: ResponderConfiguration, publicDirectory: String, logger: Logger,
-                threads: Int = System.coreCount) {
+                accessLog: AccessLogging = .off, version: String = "unknown", threads: Int = System.coreCount) {
         self.source = source
         self.configuration = configuration
         self.publicDirectory = publicDirectory
         self.logger = logger
+        self.accessLog = accessLog
+        self.metrics = ResponderMetrics(version: version)
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        self.blocking = NIOThreadPool(numberOfThreads: max(1, configuration.blockingThreads))
     }
 
-    /// Binds and starts serving; returns the bound port.
+    /// Binds and starts serving; returns the bound port. A port in use is an environment error
+    /// (exit 3) naming the address.
     @discardableResult
     public func start() throws -> Int {
+        blocking.start()
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 512)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -42,7 +61,11 @@ public final class OCSPServer: @unchecked Sendable {
                 guard metrics.connectionOpened(limit: configuration.maxConnections) else {
                     return channel.close()
                 }
-                channel.closeFuture.whenComplete { _ in self.metrics.connectionClosed() }
+                connections.insert(channel)
+                channel.closeFuture.whenComplete { _ in
+                    self.metrics.connectionClosed()
+                    self.connections.remove(channel)
+                }
                 let clock = RequestClock(timeout: configuration.headerTimeout)
                 return channel.pipeline.addHandler(RequestDeadlineHandler(clock: clock)).flatMap {
                     channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true)
@@ -50,20 +73,27 @@ public final class OCSPServer: @unchecked Sendable {
                     channel.pipeline.addHandler(OCSPHTTPHandler(server: self, clock: clock))
                 }
             }
-        let channel = try bootstrap.bind(host: configuration.host, port: configuration.port).wait()
-        self.channel = channel
+        do {
+            channel = try bootstrap.bind(host: configuration.host, port: configuration.port).wait()
+        } catch let e as IOError where e.errnoCode == EADDRINUSE {
+            shutdownThreads()
+            throw ETrustError.environment("cannot listen on \(configuration.host):\(configuration.port): the address is already in use")
+        } catch {
+            shutdownThreads()
+            throw ETrustError.environment("cannot listen on \(configuration.host):\(configuration.port): \(error)")
+        }
         // Revocations from other processes, renewals, responder certificates provisioned by the
         // CA host, and a warning when one nears its end (the daemon never issues one).
         let warned = NIOLockedValueBox<Set<String>>([])
         timers.append(timer(every: configuration.refreshInterval) { [self] in
-            do { try source.refresh() } catch { logger.error("refresh failed: \(error)") }
-            for h in source.signerHealth() where h.problem != nil || h.expiringSoon {
-                let note = h.problem ?? "the OCSP responder certificate of CA '\(h.ca)' expires at \(h.notAfter.map(RFC3339.format) ?? "?"); run 'etrust ocsp provision --ca \(h.ca)' on the CA host"
-                guard warned.withLockedValue({ $0.insert(note).inserted }) else { continue }
-                if h.problem != nil { logger.error("\(note)") } else { logger.warning("\(note)") }
+            do { try source.refresh() } catch { logger.error("refresh failed: \(Readiness.describe(error))") }
+            let report = source.readiness.report(signers: source.signerHealth(), now: source.clock.now())
+            for f in report.failing + report.warnings {
+                guard warned.withLockedValue({ $0.insert(f.reason).inserted }) else { continue }
+                if report.failing.contains(f) { logger.error("not ready: \(f.reason)") } else { logger.warning("\(f.reason)") }
             }
         })
-        return channel.localAddress?.port ?? configuration.port
+        return channel?.localAddress?.port ?? configuration.port
     }
 
     private func timer(every interval: TimeInterval, _ body: @escaping @Sendable () -> Void) -> DispatchSourceTimer {
@@ -74,16 +104,45 @@ public final class OCSPServer: @unchecked Sendable {
         return t
     }
 
-    /// Graceful shutdown: stop accepting, let in-flight requests finish (up to `grace`), stop.
+    /// SIGHUP: configuration, profiles and responder keys read again (`authority` is a new one over
+    /// the home); open connections are not touched.
+    public func reload(_ authority: Authority) throws {
+        try source.reload(authority)
+    }
+
+    /// Draining shutdown (SIGTERM): stop accepting; every open connection is asked to quiesce
+    /// (NIO's ChannelShouldQuiesceEvent: an idle one closes now, a busy one after its response);
+    /// connections still open after `grace` are closed; then the threads stop.
     public func shutdown(grace: TimeInterval = 10) {
         for t in timers { t.cancel() }
+        timers = []
         try? channel?.close().wait()
-        let deadline = Date().addingTimeInterval(grace)
-        while inFlight.count > 0 && Date() < deadline { usleep(10_000) }
+        let open = connections.all
+        if !open.isEmpty {
+            for c in open { c.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent()) }
+            let loop = group.next()
+            let force = loop.scheduleTask(in: .milliseconds(Int64(grace * 1000))) { for c in open { c.close(promise: nil) } }
+            try? EventLoopFuture.andAllComplete(open.map(\.closeFuture), on: loop).wait()
+            force.cancel()
+        }
+        shutdownThreads()
+        accessLog.writer?.flush()
+    }
+
+    private func shutdownThreads() {
+        try? blocking.syncShutdownGracefully()
         try? group.syncShutdownGracefully()
     }
 
     public func waitUntilClosed() throws { try channel?.closeFuture.wait() }
+}
+
+/// The open connections, for a draining shutdown.
+final class ConnectionSet: Sendable {
+    private let channels = NIOLockedValueBox<[ObjectIdentifier: Channel]>([:])
+    func insert(_ c: Channel) { channels.withLockedValue { $0[ObjectIdentifier(c)] = c } }
+    func remove(_ c: Channel) { _ = channels.withLockedValue { $0.removeValue(forKey: ObjectIdentifier(c)) } }
+    var all: [Channel] { channels.withLockedValue { Array($0.values) } }
 }
 
 /// The time a client has to send a whole request, from its first byte (a slow sender cannot
@@ -121,14 +180,6 @@ final class RequestDeadlineHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 }
 
-/// Requests being answered (stop() waits for them).
-final class InFlight: Sendable {
-    private let n = Atomic<Int>(0)
-    var count: Int { n.load(ordering: .sequentiallyConsistent) }
-    func enter() { n.add(1, ordering: .sequentiallyConsistent) }
-    func leave() { n.subtract(1, ordering: .sequentiallyConsistent) }
-}
-
 /// One connection: collects a request (bounded), answers it, keeps the connection alive when
 /// the client asks, and closes a client that takes longer than the header timeout to send a
 /// whole request (a slow sender cannot hold a connection open).
@@ -142,12 +193,14 @@ final class OCSPHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
     private var head: HTTPRequestHead?
     private var body: ByteBuffer?
     private var tooLarge = false
-    private var started = DispatchTime.now()
+    private var started: UInt64 = 0
     private var idle: Scheduled<Void>?
+    private var client = "-"
 
     init(server: OCSPServer, clock: RequestClock) { self.server = server; self.clock = clock }
 
     func channelActive(context: ChannelHandlerContext) {
+        if let a = context.channel.remoteAddress { client = "\(a.ipAddress ?? "?"):\(a.port ?? 0)" }
         armIdle(context)
         context.fireChannelActive()
     }
@@ -172,7 +225,7 @@ final class OCSPHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
             head = h
             body = nil
             tooLarge = false
-            started = DispatchTime.now()
+            started = DispatchTime.now().uptimeNanoseconds
             idle?.cancel()
             if let length = h.headers.first(name: "content-length").flatMap(Int.init), length > server.configuration.maxBodyBytes {
                 tooLarge = true
@@ -188,12 +241,9 @@ final class OCSPHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
         case .end:
             clock.complete()
             guard let head else { return }
-            server.inFlight.enter()
             respond(context: context, head: head)
-            server.inFlight.leave()
             self.head = nil
             body = nil
-            armIdle(context)
         }
     }
 
@@ -206,42 +256,48 @@ final class OCSPHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
         }
         switch (head.method, path) {
         case (.POST, "/ocsp"), (.POST, "/"):
-            let bytes = body.map { Array($0.readableBytesView) } ?? []
-            answer(context, head, bytes)
+            answer(context, head, body.map { Array($0.readableBytesView) } ?? [])
         case (.GET, _) where path.hasPrefix("/ocsp/"):
-            guard let der = OCSPHTTPHandler.decodeGET(String(path.dropFirst(6))) else {
-                answer(context, head, [])
-                return
-            }
-            answer(context, head, der)
+            answer(context, head, OCSPHTTPHandler.decodeGET(String(path.dropFirst(6))) ?? [])
         case (.GET, "/healthz"):
             send(context, head, status: .ok, body: Array("ok\n".utf8), contentType: "text/plain", outcome: "healthz")
         case (.GET, "/readyz"):
-            // Ready when every CA has a responder certificate that is not expired; 503 names each
-            // failing check (an expiring one is reported but still ready).
-            let health = server.source.signerHealth()
-            let failing = health.filter { $0.problem != nil }.map { ["check": "ocsp-signer", "ca": $0.ca, "reason": $0.problem!] }
-            let warnings = health.filter(\.expiringSoon).map { ["check": "ocsp-signer-expiring", "ca": $0.ca,
-                                                                  "notAfter": $0.notAfter.map(RFC3339.format) ?? ""] }
-            let object: [String: Any] = ["status": failing.isEmpty ? "ready" : "not ready", "failing": failing, "warnings": warnings]
-            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
-            let body: [UInt8] = [UInt8](data) + [0x0a]
-            send(context, head, status: failing.isEmpty ? .ok : .serviceUnavailable, body: body, contentType: "application/json", outcome: "readyz")
+            let report = server.source.readiness.report(signers: server.source.signerHealth(), now: server.source.clock.now())
+            send(context, head, status: report.ready ? .ok : .serviceUnavailable, body: report.json, contentType: "application/json", outcome: "readyz")
         case (.GET, "/metrics"):
-            let text = server.metrics.text(cacheHits: server.source.cacheHits, signatures: server.source.signatures, cached: server.source.cachedResponses,
-                                           signers: server.source.signerHealth())
+            let text = server.metrics.text(source: server.source, accessLogDropped: server.accessLog.writer?.dropped ?? 0)
             send(context, head, status: .ok, body: Array(text.utf8), contentType: "text/plain; version=0.0.4", outcome: "metrics")
         case (.GET, _) where path.hasPrefix("/crl/") || path.hasPrefix("/ca/"):
             serveFile(context, head, path)
         case (_, "/ocsp"):
-            send(context, head, status: .methodNotAllowed, body: [], contentType: "text/plain", outcome: "method")
+            send(context, head, status: .methodNotAllowed, body: [], contentType: "text/plain", outcome: "method", ocsp: true)
         default:
             send(context, head, status: .notFound, body: Array("not found\n".utf8), contentType: "text/plain", outcome: "not_found")
         }
     }
 
+    /// The front of the source stack here, on the event loop (parse, filter, pre-signed bytes);
+    /// the rest (store, live signing) on the thread pool, answered back on this event loop.
     private func answer(_ context: ChannelHandlerContext, _ head: HTTPRequestHead, _ der: [UInt8]) {
-        let a = server.source.answer(der)
+        let source = server.source
+        guard let question = source.question(der) else {
+            reply(context, head, .error(.malformedRequest, .malformed))
+            return
+        }
+        if let a = source.stack.answerWithoutBlocking(question) {
+            reply(context, head, a)
+            return
+        }
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        server.blocking.runIfActive(eventLoop: context.eventLoop) { source.stack.answerBlocking(question) }
+            .whenComplete { result in
+                let (handler, context) = bound.value
+                let a = (try? result.get()) ?? .error(.internalError, .internalError, serials: question.serials)
+                handler.reply(context, head, a)
+            }
+    }
+
+    private func reply(_ context: ChannelHandlerContext, _ head: HTTPRequestHead, _ a: OCSPAnswer) {
         var extra: [(String, String)] = []
         if let next = a.nextUpdate, let this = a.thisUpdate {
             // RFC 5019 6.2: caching by HTTP proxies within the response's validity.
@@ -251,7 +307,7 @@ final class OCSPHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
             if let etag = a.etag { extra.append(("ETag", etag)) }
         }
         send(context, head, status: .ok, body: a.body, contentType: "application/ocsp-response", outcome: a.outcome.rawValue,
-             serials: a.serials, extraHeaders: extra)
+             serials: a.serials, extraHeaders: extra, ocsp: true)
     }
 
     private func serveFile(_ context: ChannelHandlerContext, _ head: HTTPRequestHead, _ path: String) {
@@ -271,7 +327,9 @@ final class OCSPHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     private func send(_ context: ChannelHandlerContext, _ head: HTTPRequestHead, status: HTTPResponseStatus, body: [UInt8],
-                      contentType: String, outcome: String, serials: [String] = [], extraHeaders: [(String, String)] = [], close: Bool = false) {
+                      contentType: String, outcome: String, serials: [String] = [], extraHeaders: [(String, String)] = [],
+                      close: Bool = false, ocsp: Bool = false) {
+        guard context.channel.isActive else { return }
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: contentType)
         headers.add(name: "Content-Length", value: String(body.count))
@@ -280,10 +338,9 @@ final class OCSPHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
         if !keepAlive { headers.add(name: "Connection", value: "close") }
         // Counted before the bytes leave: a client that reads this answer and then asks /metrics
         // (another connection, maybe another thread) sees it counted.
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
-        server.metrics.record(outcome: outcome, httpStatus: Int(status.code), seconds: seconds)
-        let response = HTTPResponseHead(version: head.version, status: status, headers: headers)
-        context.write(wrapOutboundOut(.head(response)), promise: nil)
+        let elapsed = DispatchTime.now().uptimeNanoseconds &- started
+        server.metrics.record(ocsp: ocsp, outcome: outcome, httpStatus: Int(status.code), nanoseconds: elapsed)
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
         var buffer = context.channel.allocator.buffer(capacity: body.count)
         buffer.writeBytes(body)
         context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
@@ -291,7 +348,11 @@ final class OCSPHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
             if !keepAlive { channel.close(promise: nil) }
         }
-        server.logger.info("\(head.method) \(head.uri.prefix(64)) \(status.code) \(outcome) serial=\(serials.joined(separator: ",")) \(String(format: "%.3f", seconds * 1000))ms")
+        armIdle(context)
+        if let writer = server.accessLog.writer {
+            writer.write(LogLine.access(format: server.accessLog.format, client: client, method: head.method.rawValue,
+                                        path: head.uri[...], status: Int(status.code), outcome: outcome, serials: serials, nanoseconds: elapsed))
+        }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {

@@ -11,7 +11,7 @@ import Foundation
 ///   passphrase, and pre-signs responses.
 /// - In the responder, `signer` only loads the current responder certificate and key: it never
 ///   issues one, so `etrust-ocspd` needs no CA key and no CA passphrase.
-/// Not thread-safe: callers serialize (the answer source holds its lock around it).
+/// Not thread-safe: callers serialize.
 public final class OCSPSigning {
     /// How long a pre-signed OCSP response is valid (RFC 5019 2.2.4: thisUpdate..nextUpdate);
     /// responders renew at half of it.
@@ -102,20 +102,26 @@ public final class OCSPSigning {
         guard !serials.isEmpty else { return [] }
         let caRecord = try authority.ca(caName)
         let (signerCert, signerKey) = try signer(ca: caName)
-        let now = authority.clock.now()
-        let validity = min(OCSPSigning.responseValidity, signerCert.notAfter.timeIntervalSince(now))
-        var out: [PresignedResponse] = []
-        for serial in serials {
-            guard let status = try authority.store.ocspStatus(ca: caName, serialHex: serial) else { continue }
-            let query = try OCSPResponder.Query(issuer: caRecord.certificate, serialHex: serial)
+        let statuses = try serials.compactMap { s in try authority.store.ocspStatus(ca: caName, serialHex: s).map { (s, $0) } }
+        let out = try OCSPSigning.sign(statuses: statuses, caCertificate: caRecord.certificate, signerCertificate: signerCert,
+                                       signerKey: signerKey, now: authority.clock.now()).map(\.response)
+        try authority.store.save(presigned: out, ca: caName)
+        return out
+    }
+
+    /// One RFC 5019 response per (serial, status from the store), signed at `now` for
+    /// `responseValidity` (less if the responder certificate ends sooner). No store access.
+    public static func sign(statuses: [(String, (revoked: Bool, revokedAt: Date?, reason: Int?))], caCertificate: Certificate,
+                            signerCertificate: Certificate, signerKey: PrivateKey, now: Date) throws -> [(response: PresignedResponse, revoked: Bool)] {
+        let validity = min(responseValidity, signerCertificate.notAfter.timeIntervalSince(now))
+        return try statuses.map { serial, status in
+            let query = try OCSPResponder.Query(issuer: caCertificate, serialHex: serial)
             let answer: OCSPCertificateStatus = status.revoked
                 ? .revoked(time: status.revokedAt ?? now, reason: status.reason.flatMap(RevocationReason.init(rawValue:)))
                 : .good
-            let der = try OCSPResponder.sign(answers: [.init(query: query, status: answer)], signerCertificate: signerCert, signer: signerKey,
+            let der = try OCSPResponder.sign(answers: [.init(query: query, status: answer)], signerCertificate: signerCertificate, signer: signerKey,
                                              includeCertificate: true, now: now, validity: validity, nonceFrom: nil)
-            out.append(PresignedResponse(serialHex: serial, der: der, thisUpdate: now, nextUpdate: now.addingTimeInterval(validity)))
+            return (PresignedResponse(serialHex: serial, der: der, thisUpdate: now, nextUpdate: now.addingTimeInterval(validity)), status.revoked)
         }
-        try authority.store.save(presigned: out, ca: caName)
-        return out
     }
 }

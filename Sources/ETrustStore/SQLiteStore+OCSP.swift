@@ -58,6 +58,14 @@ extension SQLiteStore {
             }
     }
 
+    public func presigned(ca: String, serialHex: String) throws -> PresignedResponse? {
+        try db.cached("SELECT der, this_update, next_update FROM ocsp_responses WHERE ca_id = ? AND serial = ?")
+            .query([.int(try caID(ca)), .text(serialHex)]).first.map { r in
+                PresignedResponse(serialHex: serialHex, der: r.blob("der") ?? [], thisUpdate: Date(unixSeconds: r.int("this_update") ?? 0),
+                                  nextUpdate: Date(unixSeconds: r.int("next_update") ?? 0))
+            }
+    }
+
     /// Status of one certificate of a CA as OCSP answers it: nil when the CA never issued it.
     public func ocspStatus(ca: String, serialHex: String) throws -> (revoked: Bool, revokedAt: Date?, reason: Int?)? {
         let id = try caID(ca)

@@ -6,6 +6,7 @@ import ETrustCore
 import ETrustOCSP
 import Foundation
 import Logging
+import CoreMetrics
 
 @main
 struct OCSPD: ParsableCommand {
@@ -23,13 +24,18 @@ struct OCSPD: ParsableCommand {
     @Option(help: "Answer for serials the CA never issued: unknown, or revoked (RFC 6960 2.2).") var unknownSerial: String = "unknown"
     @Option(help: "At most this many open connections.") var maxConnections: Int = 4096
     @Option(help: "At most this many certificates in one request.") var maxCertificates: Int = 20
-    @Option(help: "trace, debug, info, notice, warning, error.") var logLevel: String = "info"
+    @Option(help: "trace, debug, info, notice, warning, error. The access log (one line per request) is at info.") var logLevel: String = "info"
+    @Option(help: "text or json: one line per message and per request.") var logFormat: String = "text"
+    @Option(help: "How often the database is read for revocations, issuance and renewals (e.g. 1s, 5s).") var refreshInterval: String = "1s"
+    @Option(help: "A responder certificate with less than this left makes /readyz fail (default: a quarter of its validity).")
+    var renewalMargin: String?
+    @Option(help: "How long before an offline CA's CRL expires /readyz warns.") var offlineCRLWarning: String = "7d"
 
     static func main() {
         CommandLineMain.run(OCSPD.self, name: "etrust-ocspd")
     }
 
-    func run() throws {
+    func configuration() throws -> ResponderConfiguration {
         var config = ResponderConfiguration()
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else {
             throw ETrustError.badInput("--listen must be HOST:PORT", code: .invalidArgument)
@@ -42,23 +48,26 @@ struct OCSPD: ParsableCommand {
         config.unknownSerial = policy
         config.maxConnections = maxConnections
         config.maxCertificatesPerRequest = maxCertificates
-        guard let level = Logger.Level(rawValue: logLevel) else { throw ETrustError.badInput("unknown --log-level", code: .invalidArgument) }
-        LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = level
-            return h
+        config.refreshInterval = max(0.05, try Self.seconds(refreshInterval, "--refresh-interval"))
+        config.renewalMargin = try renewalMargin.map { try Self.seconds($0, "--renewal-margin") }
+        config.offlineCRLWarning = try Self.seconds(offlineCRLWarning, "--offline-crl-warning")
+        return config
+    }
+
+    static func seconds(_ text: String, _ flag: String) throws -> TimeInterval {
+        if text.hasSuffix("s"), let n = Double(text.dropLast()), n > 0 { return n }
+        do { return TimeInterval(try ValidityDuration(parsing: text).seconds) } catch {
+            throw ETrustError.badInput("\(flag) must be a duration such as 30s, 12h or 7d", code: .invalidArgument)
         }
-        let logger = Logger(label: "etrust-ocspd")
-        let homePath = home ?? ProcessInfo.processInfo.environment["ETRUST_HOME"] ?? "./etrust-home"
-        let h = try Home.open(homePath)
-        // Only the responder keys are unlocked here: etrust-ocspd never loads a CA key, and never
-        // issues a responder certificate (`etrust ocsp provision` does, on the CA host).
-        // Responder keys in a token need its PIN only; file responder keys need the passphrase,
-        // which is then asked for at start (exit 2 without it).
-        let tokenPIN = pinFile != nil || !(ProcessInfo.processInfo.environment["ETRUST_PKCS11_PIN"] ?? "").isEmpty
+    }
+
+    /// The responder keys' secrets: a token PIN, or the signer passphrase (asked for at start,
+    /// exit 2 without it). Never a CA key's.
+    func secrets() throws -> (passphrase: @Sendable () throws -> [UInt8], pin: (() throws -> [UInt8])?) {
+        let env = ProcessInfo.processInfo.environment
+        let tokenPIN = pinFile != nil || !(env["ETRUST_PKCS11_PIN"] ?? "").isEmpty
         let passphrase: @Sendable () throws -> [UInt8]
-        if tokenPIN && signerPassphraseFile == nil && passphraseFile == nil
-            && (ProcessInfo.processInfo.environment["ETRUST_SIGNER_PASSPHRASE"] ?? "").isEmpty {
+        if tokenPIN && signerPassphraseFile == nil && passphraseFile == nil && (env["ETRUST_SIGNER_PASSPHRASE"] ?? "").isEmpty {
             passphrase = SecretSource.signerPassphrase.lazy(file: nil)
         } else {
             let secret = try SecretSource.signerPassphrase.read(file: signerPassphraseFile ?? passphraseFile)
@@ -66,25 +75,59 @@ struct OCSPD: ParsableCommand {
         }
         var pin: (() throws -> [UInt8])? = nil
         if tokenPIN { pin = SecretSource.pkcs11PIN.withoutPrompt.lazy(file: pinFile) }
-        let authority = try Authority(home: h, passphrase: passphrase, pin: pin)
+        return (passphrase, pin)
+    }
+
+    func run() throws {
+        let config = try configuration()
+        guard let level = Logger.Level(rawValue: logLevel) else { throw ETrustError.badInput("unknown --log-level", code: .invalidArgument) }
+        guard let format = LogFormat(rawValue: logFormat) else { throw ETrustError.badInput("--log-format must be text or json", code: .invalidArgument) }
+        let writer = LogWriter()
+        LoggingSystem.bootstrap { label in ResponderLogHandler(label: label, level: level, format: format, writer: writer) }
+        let logger = Logger(label: "etrust-ocspd")
+        let homePath = home ?? ProcessInfo.processInfo.environment["ETRUST_HOME"] ?? "./etrust-home"
+        let secrets = try secrets()
+        // Only the responder keys are unlocked here: etrust-ocspd never loads a CA key, and never
+        // issues a responder certificate (`etrust ocsp provision` does, on the CA host).
+        // A home that is missing or cannot be read is the environment's fault (exit 3), here and on reload.
+        let openAuthority = {
+            let home: Home
+            do { home = try Home.open(homePath) } catch let e as ETrustError where e.category == .badInput {
+                throw ETrustError.environment(e.reason, code: e.code)
+            }
+            return try Authority(home: home, passphrase: secrets.passphrase, pin: secrets.pin)
+        }
+        let authority = try openAuthority()
         let source = try OCSPAnswerSource(authority: authority, configuration: config)
         for health in source.signerHealth() {
             if let problem = health.problem { logger.error("\(problem)") }
         }
-        let server = OCSPServer(source: source, configuration: config, publicDirectory: h.pubDirectory, logger: logger)
+        let server = OCSPServer(source: source, configuration: config, publicDirectory: authority.home.pubDirectory, logger: logger,
+                                accessLog: AccessLogging(format: format, writer: level <= .info ? writer : nil), version: ETrustVersion.string)
+        MetricsSystem.bootstrap(server.metrics.factory)
         let bound = try server.start()
         let caCount = try authority.caRecords().count
-        logger.notice("etrust-ocspd listening on \(config.host):\(bound) for \(caCount) CA(s) of \(homePath)")
-        // SIGTERM/SIGINT: stop accepting, finish in-flight requests, checkpoint, exit.
-        signal(SIGTERM, SIG_IGN)
-        signal(SIGINT, SIG_IGN)
+        logger.notice("etrust-ocspd \(ETrustVersion.string) listening on \(config.host):\(bound) for \(caCount) CA(s) of \(homePath)")
+        // SIGHUP: reload (configuration, profiles, responder keys; connections stay open).
+        // SIGTERM/SIGINT: stop accepting, drain open connections, exit 0.
         let queue = DispatchQueue(label: "etrust-ocspd.signals")
         var sources: [DispatchSourceSignal] = []
-        for sig in [SIGTERM, SIGINT] {
+        for sig in [SIGTERM, SIGINT, SIGHUP] {
+            signal(sig, SIG_IGN)
             let s = DispatchSource.makeSignalSource(signal: sig, queue: queue)
             s.setEventHandler {
-                logger.notice("shutting down")
+                if sig == SIGHUP {
+                    do {
+                        try server.reload(try openAuthority())
+                        logger.notice("reloaded the configuration and responder keys of \(homePath)")
+                    } catch {
+                        logger.error("reload failed, still serving the previous configuration: \((error as? ETrustError)?.reason ?? "\(error)")")
+                    }
+                    return
+                }
+                logger.notice("shutting down: draining open connections")
                 server.shutdown()
+                writer.close()
                 Foundation.exit(0)
             }
             s.resume()
