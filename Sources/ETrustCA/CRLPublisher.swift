@@ -153,3 +153,42 @@ extension CRLPublisher {
         return crl
     }
 }
+
+extension CRLPublisher {
+    /// What `crl --all` did for one CA.
+    public struct Round: Sendable {
+        public var ca: String
+        public var published: [PublishedCRL]
+        /// Why nothing was published (not due, offline, expired); nil when something was.
+        public var skipped: String?
+    }
+
+    /// Publishes every CA's CRLs (a timer's job: `etrust crl --all --if-due`). With `ifDue`, a
+    /// CA's complete CRL (or its shards) is published only once its newest one reaches the
+    /// `overlap` before its nextUpdate (or it has none), and its delta likewise within
+    /// min(overlap, half the delta period). Offline CAs are skipped (their CRL is signed on their
+    /// host and brought over with `crl import`), as are CAs past their notAfter.
+    public func publishAll(ifDue: Bool) throws -> [Round] {
+        let now = env.clock.now()
+        return try env.store.cas().map { ca -> Round in
+            if ca.keyReference.hasPrefix(KeyStore.offlinePrefix) {
+                return Round(ca: ca.name, published: [], skipped: "offline: sign its CRL on its own host and run 'etrust crl import'")
+            }
+            if ca.certificate.notAfter <= now { return Round(ca: ca.name, published: [], skipped: "expired") }
+            let settings = env.crlSettings(of: ca)
+            let overlap = TimeInterval(settings.overlap.seconds)
+            let full = try env.store.latestCRL(ca: ca.name, kinds: [.full, .shard], publishedOnly: true)
+            var published: [PublishedCRL] = []
+            if !ifDue || full.map({ now >= $0.nextUpdate.addingTimeInterval(-overlap) }) ?? true {
+                published += try publish(ca: ca.name)
+            }
+            if let period = settings.deltaPeriod {
+                let delta = try env.store.latestCRL(ca: ca.name, kinds: [.delta], publishedOnly: true)
+                let margin = min(overlap, TimeInterval(period.seconds) / 2)
+                let deltaStale = delta.map { d in now >= d.nextUpdate.addingTimeInterval(-margin) || d.baseNumber != full?.number } ?? true
+                if !published.isEmpty || deltaStale { published += try publish(ca: ca.name, delta: true) }
+            }
+            return Round(ca: ca.name, published: published, skipped: published.isEmpty ? "not due" : nil)
+        }
+    }
+}

@@ -64,10 +64,12 @@ public final class OCSPAnswerSource: Sendable {
     public var cacheHits: Int { counters.hits }
     public var signatures: Int { counters.signatures }
     public var cachedResponses: Int { cache.count }
-    var clock: ETrustClock { gate.authority.clock }
+    /// The time of answers, refreshes and readiness (the first authority's clock, kept across reloads).
+    let clock: ETrustClock
 
     public init(authority: Authority, configuration: ResponderConfiguration) throws {
         gate = StoreGate(authority)
+        clock = authority.clock
         self.configuration = configuration
         stack = OCSPSourceStack(
             front: [IssuerFilterSource(maxCertificates: configuration.maxCertificatesPerRequest),

@@ -87,17 +87,16 @@ final class ResponseCache: Sendable {
 /// swaps the authority (a new configuration) for the next caller.
 final class StoreGate: Sendable {
     private let current: NIOLockedValueBox<Authority>
+    /// Held for each use of the store, and only for that.
+    private let storeLock = NIOLock()
     init(_ authority: Authority) { current = NIOLockedValueBox(authority) }
 
     func withStore<T>(_ body: (any HomeStore) throws -> T) throws -> T {
-        try current.withLockedValue { try body($0.store) }
+        let store = authority.store
+        return try storeLock.withLock { try body(store) }
     }
 
-    func withAuthority<T>(_ body: (Authority) throws -> T) throws -> T {
-        try current.withLockedValue { try body($0) }
-    }
-
-    /// The authority for what needs no store lock (the clock, the key store, the home).
+    /// The authority for what needs no store lock (the key store, the home, the profiles).
     var authority: Authority { current.withLockedValue { $0 } }
 
     func replace(with authority: Authority) { current.withLockedValue { $0 = authority } }

@@ -52,14 +52,22 @@ struct CRL: ParsableCommand {
     struct Publish: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Sign and publish the next CRL of a CA (all shards of a partitioned CA), or a delta CRL.")
-    @Option(help: "The CA.") var ca: String?
+    @Option(help: "The CA (or --all).") var ca: String?
+    @Flag(help: "Every CA with its key on this host (offline CAs are skipped: use 'crl import').") var all = false
+    @Flag(help: "With --all: only the CAs whose CRLs reach their overlap before nextUpdate (for a timer).") var ifDue = false
     @Flag(help: "A delta CRL against the newest full CRL.") var delta = false
     @Option(help: "Also write the CRL to FILE (a folder for a partitioned CA).") var out: String?
     @Flag(help: "With --out: PEM instead of DER.") var pem = false
     @OptionGroup var options: HomeOptions
 
     func run() throws {
-        guard let ca else { throw ValidationError("--ca is required") }
+        if all || ifDue {
+            guard all, ca == nil, !delta, out == nil else {
+                throw ValidationError(all ? "--all publishes every CA: without --ca, --delta or --out" : "--if-due goes with --all")
+            }
+            return try publishAll()
+        }
+        guard let ca else { throw ValidationError("--ca NAME or --all is required") }
         let published = try options.changing { try $0.publishCRL(ca: ca, delta: delta) }
         if let out {
             if published.count > 1 {
@@ -71,19 +79,39 @@ struct CRL: ParsableCommand {
             }
         }
         if options.json {
-            try Output.json(["crls": published.map { p -> [String: Any] in
-                var o: [String: Any] = ["number": p.record.number, "kind": p.record.kind.rawValue, "entries": p.record.entries,
-                                        "thisUpdate": RFC3339.format(p.record.thisUpdate), "nextUpdate": RFC3339.format(p.record.nextUpdate),
-                                        "path": p.record.path, "sha256": p.record.sha256]
-                if let s = p.record.shard { o["shard"] = s }
-                if let b = p.record.baseNumber { o["baseNumber"] = b }
+            try Output.json(["crls": published.map(Self.json)])
+        } else {
+            for p in published { print(Self.line(p)) }
+        }
+    }
+
+    private func publishAll() throws {
+        let rounds = try options.changing { try $0.crls.publishAll(ifDue: ifDue) }
+        if options.json {
+            try Output.json(["cas": rounds.map { r -> [String: Any] in
+                var o: [String: Any] = ["ca": r.ca, "crls": r.published.map(Self.json)]
+                if let s = r.skipped { o["skipped"] = s }
                 return o
             }])
         } else {
-            for p in published {
-                print("published CRL #\(p.record.number) (\(p.record.kind.rawValue)\(p.record.shard.map { " \($0)" } ?? "")\(p.record.baseNumber.map { ", base #\($0)" } ?? ""), \(p.record.entries) entries, next update \(RFC3339.format(p.record.nextUpdate))) -> \(p.record.path)")
+            for r in rounds {
+                if let s = r.skipped { print("\(r.ca): \(s)") }
+                for p in r.published { print("\(r.ca): " + Self.line(p)) }
             }
         }
+    }
+
+    static func json(_ p: Authority.PublishedCRL) -> [String: Any] {
+        var o: [String: Any] = ["number": p.record.number, "kind": p.record.kind.rawValue, "entries": p.record.entries,
+                                "thisUpdate": RFC3339.format(p.record.thisUpdate), "nextUpdate": RFC3339.format(p.record.nextUpdate),
+                                "path": p.record.path, "sha256": p.record.sha256]
+        if let s = p.record.shard { o["shard"] = s }
+        if let b = p.record.baseNumber { o["baseNumber"] = b }
+        return o
+    }
+
+    static func line(_ p: Authority.PublishedCRL) -> String {
+        "published CRL #\(p.record.number) (\(p.record.kind.rawValue)\(p.record.shard.map { " \($0)" } ?? "")\(p.record.baseNumber.map { ", base #\($0)" } ?? ""), \(p.record.entries) entries, next update \(RFC3339.format(p.record.nextUpdate))) -> \(p.record.path)"
     }
 
     }

@@ -72,18 +72,7 @@ struct AnswerSourceTests {
                                      trust: try TrustStore(anchors: [f.root]), request: nil, at: Date()).status == .good)
     }
 
-    /// A DER OCSPRequest for queries (no nonce), made by openssl from their issuers' hashes.
-    func requestDER(_ queries: [OCSPResponder.Query]) throws -> [UInt8] {
-        // OCSPRequest ::= SEQUENCE { tbsRequest SEQUENCE { requestList SEQUENCE OF Request { reqCert CertID } } }
-        func seq(_ content: [UInt8]) -> [UInt8] { [0x30] + length(content.count) + content }
-        func length(_ n: Int) -> [UInt8] {
-            if n < 0x80 { return [UInt8(n)] }
-            if n < 0x100 { return [0x81, UInt8(n)] }
-            return [0x82, UInt8(n >> 8), UInt8(n & 0xff)]
-        }
-        let list = seq(queries.flatMap { seq($0.certIDDER) })
-        return seq(seq(list))
-    }
+    func requestDER(_ queries: [OCSPResponder.Query]) throws -> [UInt8] { OT.requestDER(queries) }
 
     @Test("a no-nonce SHA-1 request for a certificate not pre-signed yet is signed once, then served from the pre-signed bytes")
     func presigned() throws {

@@ -94,19 +94,34 @@ enum OT {
 
     /// Starts an OCSPServer on 127.0.0.1, port 0, over its own Authority of the fixture's home.
     /// The caller stops it: `defer { server.shutdown(grace: 1) }`.
-    static func startServer(_ f: Fixture, configure: (inout ResponderConfiguration) -> Void = { _ in }) throws -> (server: OCSPServer, port: Int) {
+    static func startServer(_ f: Fixture, clock: ETrustClock = SystemClock(), accessLog: AccessLogging = .off,
+                            configure: (inout ResponderConfiguration) -> Void = { _ in }) throws -> (server: OCSPServer, port: Int) {
         var config = ResponderConfiguration()
         config.host = "127.0.0.1"
         config.port = 0
         configure(&config)
         let home = try Home.open(f.home)
-        let source = try OCSPAnswerSource(authority: try authority(f.home), configuration: config)
+        let source = try OCSPAnswerSource(authority: try authority(f.home, clock: clock), configuration: config)
         var logger = Logger(label: "etrust-ocspd-test")
         logger.logLevel = .error
-        let server = OCSPServer(source: source, configuration: config, publicDirectory: home.pubDirectory, logger: logger, threads: 2)
+        let server = OCSPServer(source: source, configuration: config, publicDirectory: home.pubDirectory, logger: logger,
+                                accessLog: accessLog, version: "test", threads: 2)
         let port = try server.start()
         guard port > 0 else { server.shutdown(grace: 1); throw Failure("the server reported port \(port)") }
         return (server, port)
+    }
+
+    /// A DER OCSPRequest for queries (no nonce), from their CertIDs.
+    static func requestDER(_ queries: [OCSPResponder.Query]) -> [UInt8] {
+        // OCSPRequest ::= SEQUENCE { tbsRequest SEQUENCE { requestList SEQUENCE OF Request { reqCert CertID } } }
+        func seq(_ content: [UInt8]) -> [UInt8] { [0x30] + length(content.count) + content }
+        func length(_ n: Int) -> [UInt8] {
+            if n < 0x80 { return [UInt8(n)] }
+            if n < 0x100 { return [0x81, UInt8(n)] }
+            return [0x82, UInt8(n >> 8), UInt8(n & 0xff)]
+        }
+        let list = seq(queries.flatMap { seq($0.certIDDER) })
+        return seq(seq(list))
     }
 
     // MARK: Files and tools
@@ -335,6 +350,25 @@ final class RawConnection {
         guard send(Array(head.utf8) + (body ?? [])) else { throw OT.Failure("send failed: errno \(errno)") }
         return try readResponse()
     }
+}
+
+/// A clock the test moves (shared by the responder and the Authority that provisions or publishes).
+final class SettableClock: ETrustClock, @unchecked Sendable {
+    private let lock = NSLock()
+    private var date: Date
+    init(_ date: Date = Date()) { self.date = date }
+    func now() -> Date { lock.withLock { date } }
+    func set(_ d: Date) { lock.withLock { date = d } }
+}
+
+/// Polls `condition` every 50 ms for at most `seconds`; true when it held.
+func eventually(_ seconds: TimeInterval = 5, _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    repeat {
+        if try condition() { return true }
+        usleep(50_000)
+    } while Date() < deadline
+    return try condition()
 }
 
 enum HTTP {
