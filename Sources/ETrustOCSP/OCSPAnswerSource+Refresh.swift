@@ -64,9 +64,7 @@ extension OCSPAnswerSource {
         guard let record = try gate.withStore({ try $0.currentOCSPSigner(ca: issuer.name) }),
               record.certificate.der != issuer.signerCertificate.der, record.certificate.notAfter > now else { return issuer }
         let key = try gate.authority.keys.privateKey(record.keyReference, owner: "the OCSP responder of \(issuer.name)")
-        var updated = issuer
-        updated.signerCertificate = record.certificate
-        updated.signerKey = key
+        let updated = try issuer.with(signer: record.certificate, key: key)
         let replacement = updated
         issuers.withLockedValue { list in
             if let i = list.firstIndex(where: { $0.name == issuer.name }) { list[i] = replacement }

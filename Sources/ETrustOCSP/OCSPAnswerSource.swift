@@ -43,6 +43,8 @@ public struct OCSPAnswer: Sendable {
     public var etag: String?
     public var fromCache: Bool
     public var serials: [String]
+    /// Last-Modified and Expires when already formatted (pre-signed answers).
+    var httpDates: (lastModified: String, expires: String)?
 }
 
 /// The responder's answer path and the state behind it: the issuers answered for (each with its

@@ -66,7 +66,7 @@ public final class OCSPServer: @unchecked Sendable {
                     self.metrics.connectionClosed()
                     self.connections.remove(channel)
                 }
-                let clock = RequestClock(timeout: configuration.headerTimeout)
+                let clock = ConnectionClock(headerTimeout: configuration.headerTimeout, idleTimeout: configuration.idleTimeout)
                 return channel.pipeline.addHandler(RequestDeadlineHandler(clock: clock)).flatMap {
                     channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true)
                 }.flatMap {
@@ -145,37 +145,91 @@ final class ConnectionSet: Sendable {
     var all: [Channel] { channels.withLockedValue { Array($0.values) } }
 }
 
-/// The time a client has to send a whole request, from its first byte (a slow sender cannot
-/// hold a connection: the HTTP decoder emits nothing until the header block is complete).
+/// A connection's two deadlines, kept with one timer: the time a client has to send a whole
+/// request from its first byte (a slow sender cannot hold a connection: the HTTP decoder emits
+/// nothing until the header block is complete), and the time it may stay idle between requests.
+/// Deadlines move with every request, but the timer does not: it is scheduled only when a
+/// deadline comes before it, and when it fires it closes the connection or re-arms for the
+/// next deadline. A busy keep-alive connection costs about one timer per header timeout, not
+/// two schedule-and-cancel pairs per request.
 // @unchecked Sendable: used only on its connection's event loop.
-final class RequestClock: @unchecked Sendable {
-    let timeout: TimeInterval
-    var deadline: Scheduled<Void>?
-    var inProgress = false
-    init(timeout: TimeInterval) { self.timeout = timeout }
-    func complete() {
-        deadline?.cancel()
-        deadline = nil
-        inProgress = false
+final class ConnectionClock: @unchecked Sendable {
+    let headerTimeout: Int64
+    let idleTimeout: Int64
+    private(set) var requestDeadline: Int64 = 0
+    private var idleDeadline: Int64 = 0
+    private var timerAt: Int64 = 0
+    private var generation = 0
+    var inRequest: Bool { requestDeadline != 0 }
+
+    init(headerTimeout: TimeInterval, idleTimeout: TimeInterval) {
+        self.headerTimeout = Int64(headerTimeout * 1e9)
+        self.idleTimeout = Int64(idleTimeout * 1e9)
+    }
+
+    static var now: Int64 { Int64(NIODeadline.now().uptimeNanoseconds) }
+
+    /// The first byte of a request: it must be complete within the header timeout.
+    func requestStarted(_ context: ChannelHandlerContext) {
+        idleDeadline = 0
+        requestDeadline = Self.now + headerTimeout
+        arm(requestDeadline, context)
+    }
+
+    /// The request is complete (being answered: neither deadline runs).
+    func requestComplete() {
+        requestDeadline = 0
+        idleDeadline = 0
+    }
+
+    /// Waiting for the next request (after a response, or on a new connection).
+    func idle(_ context: ChannelHandlerContext) {
+        guard requestDeadline == 0 else { return }
+        idleDeadline = Self.now + idleTimeout
+        arm(idleDeadline, context)
+    }
+
+    func stop() { generation += 1 }
+
+    private func arm(_ at: Int64, _ context: ChannelHandlerContext) {
+        guard timerAt == 0 || at < timerAt else { return }
+        generation += 1
+        timerAt = at
+        let expected = generation
+        let channel = context.channel
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.scheduleTask(deadline: .uptimeNanoseconds(UInt64(max(0, at)))) {
+            loopBound.value.fire(expected, channel)
+        }
+    }
+
+    private func fire(_ expected: Int, _ channel: Channel) {
+        guard expected == generation, channel.isActive else { return }
+        timerAt = 0
+        let next: Int64 = [requestDeadline, idleDeadline].filter { $0 != 0 }.min() ?? 0
+        guard next != 0 else { return }
+        if Self.now >= next {
+            channel.close(promise: nil)
+        } else {
+            generation += 1
+            timerAt = next
+            let again = generation
+            let loopBound = NIOLoopBound(self, eventLoop: channel.eventLoop)
+            channel.eventLoop.scheduleTask(deadline: .uptimeNanoseconds(UInt64(next))) { loopBound.value.fire(again, channel) }
+        }
     }
 }
 
-/// In front of the HTTP decoder: arms the request deadline on the first byte of each request.
+/// In front of the HTTP decoder: starts the request deadline on the first byte of each request.
 // @unchecked Sendable: a channel handler, used only on its channel's event loop.
 final class RequestDeadlineHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
-    let clock: RequestClock
-    init(clock: RequestClock) { self.clock = clock }
+    let clock: ConnectionClock
+    init(clock: ConnectionClock) { self.clock = clock }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if !clock.inProgress {
-            clock.inProgress = true
-            let channel = context.channel
-            clock.deadline = context.eventLoop.scheduleTask(in: .milliseconds(Int64(clock.timeout * 1000))) {
-                channel.close(promise: nil)
-            }
-        }
+        if !clock.inRequest { clock.requestStarted(context) }
         context.fireChannelRead(data)
     }
 }
@@ -189,34 +243,24 @@ final class OCSPHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias OutboundOut = HTTPServerResponsePart
 
     let server: OCSPServer
-    let clock: RequestClock
+    let clock: ConnectionClock
     private var head: HTTPRequestHead?
     private var body: ByteBuffer?
     private var tooLarge = false
     private var started: UInt64 = 0
-    private var idle: Scheduled<Void>?
     private var client = "-"
 
-    init(server: OCSPServer, clock: RequestClock) { self.server = server; self.clock = clock }
+    init(server: OCSPServer, clock: ConnectionClock) { self.server = server; self.clock = clock }
 
     func channelActive(context: ChannelHandlerContext) {
         if let a = context.channel.remoteAddress { client = "\(a.ipAddress ?? "?"):\(a.port ?? 0)" }
-        armIdle(context)
+        clock.idle(context)
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        clock.complete()
-        idle?.cancel()
+        clock.stop()
         context.fireChannelInactive()
-    }
-
-    private func armIdle(_ context: ChannelHandlerContext) {
-        idle?.cancel()
-        let channel = context.channel
-        idle = context.eventLoop.scheduleTask(in: .milliseconds(Int64(server.configuration.idleTimeout * 1000))) {
-            channel.close(promise: nil)
-        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -226,7 +270,6 @@ final class OCSPHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
             body = nil
             tooLarge = false
             started = DispatchTime.now().uptimeNanoseconds
-            idle?.cancel()
             if let length = h.headers.first(name: "content-length").flatMap(Int.init), length > server.configuration.maxBodyBytes {
                 tooLarge = true
             }
@@ -239,7 +282,7 @@ final class OCSPHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
             }
             if body == nil { body = chunk } else { body!.writeBuffer(&chunk) }
         case .end:
-            clock.complete()
+            clock.requestComplete()
             guard let head else { return }
             respond(context: context, head: head)
             self.head = nil
@@ -302,8 +345,9 @@ final class OCSPHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
         if let next = a.nextUpdate, let this = a.thisUpdate {
             // RFC 5019 6.2: caching by HTTP proxies within the response's validity.
             let maxAge = max(0, Int(next.timeIntervalSinceNow))
+            let dates = a.httpDates ?? (HTTPDate.format(this), HTTPDate.format(next))
             extra = [("Cache-Control", "max-age=\(maxAge), public, no-transform, must-revalidate"),
-                     ("Last-Modified", HTTPDate.format(this)), ("Expires", HTTPDate.format(next))]
+                     ("Last-Modified", dates.lastModified), ("Expires", dates.expires)]
             if let etag = a.etag { extra.append(("ETag", etag)) }
         }
         send(context, head, status: .ok, body: a.body, contentType: "application/ocsp-response", outcome: a.outcome.rawValue,
@@ -348,7 +392,7 @@ final class OCSPHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
             if !keepAlive { channel.close(promise: nil) }
         }
-        armIdle(context)
+        clock.idle(context)
         if let writer = server.accessLog.writer {
             writer.write(LogLine.access(format: server.accessLog.format, client: client, method: head.method.rawValue,
                                         path: head.uri[...], status: Int(status.code), outcome: outcome, serials: serials, nanoseconds: elapsed))

@@ -6,13 +6,15 @@ import NIOConcurrencyHelpers
 import Synchronization
 
 /// A CA this responder answers for, with its current delegated responder certificate and key.
-struct ResponderIssuer: Sendable {
+// A class: questions carry one by reference (copying a struct of certificates and keys on
+// every request costs a retain per field).
+final class ResponderIssuer: Sendable {
     let name: String
     let certificate: Certificate
     let sha1: (name: [UInt8], key: [UInt8])
     let sha256: (name: [UInt8], key: [UInt8])
-    var signerCertificate: Certificate
-    var signerKey: PrivateKey
+    let signerCertificate: Certificate
+    let signerKey: PrivateKey
 
     init(name: String, certificate: Certificate, signerCertificate: Certificate, signerKey: PrivateKey) throws {
         let hashes = try OCSPResponder.issuerHashes(of: certificate)
@@ -22,6 +24,11 @@ struct ResponderIssuer: Sendable {
         self.sha256 = hashes.sha256
         self.signerCertificate = signerCertificate
         self.signerKey = signerKey
+    }
+
+    /// The same CA with another responder certificate and key.
+    func with(signer certificate: Certificate, key: PrivateKey) throws -> ResponderIssuer {
+        try ResponderIssuer(name: name, certificate: self.certificate, signerCertificate: certificate, signerKey: key)
     }
 
     func matches(_ q: OCSPResponder.Query) -> Bool {
@@ -37,6 +44,8 @@ struct CachedResponse: Sendable {
     let nextUpdate: Date
     let etag: String
     let outcome: OCSPAnswer.Outcome
+    /// Last-Modified and Expires, formatted once.
+    let httpDates: (lastModified: String, expires: String)
 
     init(_ r: PresignedResponse, outcome: OCSPAnswer.Outcome) {
         der = r.der
@@ -44,10 +53,13 @@ struct CachedResponse: Sendable {
         nextUpdate = r.nextUpdate
         etag = "\"" + Hex.encode(Digest.sha256(r.der).prefix(12)) + "\""
         self.outcome = outcome
+        httpDates = (HTTPDate.format(r.thisUpdate), HTTPDate.format(r.nextUpdate))
     }
 
     func answer(serials: [String], fromCache: Bool = true) -> OCSPAnswer {
-        OCSPAnswer(body: der, outcome: outcome, thisUpdate: thisUpdate, nextUpdate: nextUpdate, etag: etag, fromCache: fromCache, serials: serials)
+        var a = OCSPAnswer(body: der, outcome: outcome, thisUpdate: thisUpdate, nextUpdate: nextUpdate, etag: etag, fromCache: fromCache, serials: serials)
+        a.httpDates = httpDates
+        return a
     }
 
     /// Past half its validity: the refresher signs a new one (RFC 5019 renewal).
