@@ -9,6 +9,7 @@ import Logging
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
+import Synchronization
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -81,6 +82,37 @@ struct ResponderOperationsTests {
         ms = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e6
         #expect(b.status == 200 && ms < 50, "served in \(ms) ms while a live request waited for the store")
         #expect(b.body == a.body)
+    }
+
+    @Test("draining shutdown: a request being answered when shutdown starts gets its answer; idle keep-alive connections are closed; new connections are refused")
+    func drain() throws {
+        let f = try OT.fixture()
+        defer { OT.cleanUp(f) }
+        let (server, port) = try OT.startServer(f)
+        let idle = try RawConnection(port: port)
+        #expect(try idle.request("GET", "/healthz", keepAlive: true).status == 200)
+        // The store held: a live request waits on the thread pool while shutdown begins.
+        let locked = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
+        Thread { _ = try? server.source.gate.withStore { _ in locked.signal(); _ = release.wait(timeout: .now() + 5) } }.start()
+        #expect(locked.wait(timeout: .now() + 5) == .success)
+        let result = Mutex<HTTPResponse?>(nil)
+        let answered = DispatchSemaphore(value: 0)
+        let nonce = try OCSPClient.request(for: f.good, issuer: f.issuing, nonce: true).der
+        Thread {
+            result.withLock { $0 = try? HTTP.postOCSP(port: port, nonce) }
+            answered.signal()
+        }.start()
+        usleep(200_000)
+        let stopped = DispatchSemaphore(value: 0)
+        Thread { server.shutdown(grace: 5); stopped.signal() }.start()
+        usleep(200_000)
+        #expect(idle.closedByPeer(within: 2), "an idle keep-alive connection is closed at once by the drain")
+        #expect((try? HTTP.request(port: port, "GET", "/healthz")) == nil, "no new connection is accepted while draining")
+        release.signal()
+        #expect(answered.wait(timeout: .now() + 5) == .success)
+        let r = try #require(result.withLock { $0 }, "the in-flight request got no answer")
+        #expect(r.status == 200 && r.body.count > 100)
+        #expect(stopped.wait(timeout: .now() + 6) == .success, "shutdown finished after the last answer")
     }
 
     @Test("/readyz: 503 naming ocsp-signer-margin when the responder certificate is within its margin (fixed clock); 200 again after ocsp provision")
