@@ -103,6 +103,11 @@ for leaf in citizen-signing tls-client; do
   openssl ocsp -issuer "$home/certs/citizens.pem" -cert "$work/$leaf.pem" -url "http://127.0.0.1:$port/ocsp" \
     -CAfile "$home/certs/root.pem" -timeout 5 2>&1 | grep -E "Response verify|$leaf.pem|Reason" || true
 done
+echo "-- CRLs published by the timer's command (every CA whose CRL is due), then what /readyz says:"
+"$etrust" crl --all --if-due --home "$home"
+sleep 1.5
+curl -s "http://127.0.0.1:$port/readyz"
+curl -s "http://127.0.0.1:$port/metrics" | grep -E '^etrust_(ocsp_requests_total|ocsp_signer_ready|crl_next_update_seconds|build_info)' | head -8
 kill $ocspd_pid; wait $ocspd_pid 2>/dev/null || true
 trap - EXIT
 

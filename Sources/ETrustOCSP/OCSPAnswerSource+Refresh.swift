@@ -117,12 +117,15 @@ extension OCSPAnswerSource {
                 ? (0..<settings.shards).map { ("shard \($0)", CRLPublisher.fileName(ca: ca.name, shard: $0)) }
                 : [("full", CRLPublisher.fileName(ca: ca.name, shard: nil))]
             if settings.deltaPeriod != nil { files.append(("delta", CRLPublisher.fileName(ca: ca.name, shard: nil, delta: true))) }
+            // The same margins as `crl --all --if-due`: the overlap, for a delta at most half its period.
+            let overlap = TimeInterval(settings.overlap.seconds)
+            let deltaMargin = min(overlap, TimeInterval(settings.deltaPeriod?.seconds ?? 0) / 2)
             for (kind, file) in files {
                 let path = authority.home.pubDirectory + "/crl/" + file
                 let next = (try? Data(contentsOf: URL(fileURLWithPath: path)))
                     .flatMap { try? CertificateRevocationList(der: [UInt8]($0), what: path) }?.nextUpdate
                 crls.append(.init(ca: ca.name, kind: kind, file: file, nextUpdate: next, offline: offline,
-                                  overlap: TimeInterval(settings.overlap.seconds)))
+                                  overlap: kind == "delta" ? deltaMargin : overlap))
             }
         }
         let database = authority.home.config.databaseEngine == .sqlite ? authority.home.databasePath : nil
