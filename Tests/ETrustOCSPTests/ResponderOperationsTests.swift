@@ -183,6 +183,27 @@ struct ResponderOperationsTests {
         #expect(try host.crls.publishAll(ifDue: true).allSatisfy { $0.published.isEmpty }, "nothing is due right after publishing")
     }
 
+    @Test("CRL readiness: online CRLs warn within their overlap and fail past nextUpdate; an offline CA's warns --offline-crl-warning ahead; none published is a warning")
+    func crlJudgement() {
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        func judge(next: TimeInterval?, offline: Bool) -> (failing: [String], warnings: [String]) {
+            let state = Readiness.CRLState(ca: "x", kind: "full", file: "x.crl", nextUpdate: next.map { now.addingTimeInterval($0) },
+                                           offline: offline, overlap: 86_400)
+            let (f, w) = Readiness.judge(state, now: now, offlineWarning: 7 * 86_400)
+            return (f.map(\.check), w.map(\.check))
+        }
+        #expect(judge(next: 2 * 86_400, offline: false) == ([], []))
+        #expect(judge(next: 3600, offline: false) == ([], ["crl-due"]))
+        #expect(judge(next: -1, offline: false) == (["crl"], []))
+        #expect(judge(next: 8 * 86_400, offline: true) == ([], []))
+        #expect(judge(next: 6 * 86_400, offline: true) == ([], ["crl-offline-expiring"]))
+        #expect(judge(next: -1, offline: true) == (["crl"], []))
+        #expect(judge(next: nil, offline: false) == ([], ["crl-missing"]))
+        let reason = Readiness.judge(Readiness.CRLState(ca: "root", kind: "full", file: "root.crl", nextUpdate: now, offline: true, overlap: 0),
+                                     now: now, offlineWarning: 0).failing.first?.reason ?? ""
+        #expect(reason.contains("crl import"), "an offline CA's CRL is fixed by importing one: \(reason)")
+    }
+
     @Test("access log: one line per request, text and json, with client, method, path, status, outcome, serial and latency; /metrics counts OCSP requests only")
     func accessLogAndMetrics() throws {
         let f = try OT.fixture()
