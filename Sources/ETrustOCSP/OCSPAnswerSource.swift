@@ -18,6 +18,17 @@ public struct ResponderConfiguration: Sendable {
     public var maxBodyBytes = 64 * 1024
     public var maxCertificatesPerRequest = 20
     public var maxConnections = 4096
+    /// At most this many open connections from one IP address (one client cannot fill the cap).
+    public var maxConnectionsPerAddress = 512
+    /// A keep-alive connection is closed after this many requests (as nginx's keepalive_requests)...
+    public var maxRequestsPerConnection = 1000
+    /// ...or once it is this old (after the answer in progress): no client holds a slot forever.
+    public var maxConnectionLifetime: TimeInterval = 300
+    /// When more than three quarters of `maxConnections` are open, idle connections get this
+    /// much time instead of `idleTimeout`.
+    public var idleTimeoutUnderPressure: TimeInterval = 2
+    /// Bytes queued for a connection above which it is not read until its client reads.
+    public var writeBufferHighWaterMark = 64 * 1024
     public var idleTimeout: TimeInterval = 30
     public var headerTimeout: TimeInterval = 10
     public var unknownSerial: UnknownSerialPolicy = .unknown

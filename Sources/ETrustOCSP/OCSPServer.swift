@@ -56,20 +56,37 @@ public final class OCSPServer: @unchecked Sendable {
             .serverChannelOption(ChannelOptions.backlog, value: 512)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 16)
+            // Work per connection is bounded whatever the client does: at most 2 reads of at most
+            // 4 KiB per turn of the event loop (about 50 pipelined requests), so that one client
+            // cannot delay the others; a small kernel send buffer, and no reading while more than
+            // the high-water mark of answers waits.
+            .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 2)
+            .childChannelOption(ChannelOptions.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: 4096))
+            .childChannelOption(ChannelOptions.socketOption(.so_sndbuf), value: 65_536)
+            .childChannelOption(ChannelOptions.writeBufferWaterMark,
+                                value: .init(low: configuration.writeBufferHighWaterMark / 2, high: configuration.writeBufferHighWaterMark))
             .childChannelInitializer { [self] channel in
+                let address = channel.remoteAddress?.ipAddress ?? "?"
                 guard metrics.connectionOpened(limit: configuration.maxConnections) else {
                     return channel.close()
                 }
-                connections.insert(channel)
+                guard connections.insert(channel, address: address, limit: configuration.maxConnectionsPerAddress) else {
+                    metrics.connectionClosed()
+                    metrics.rejectedConnection()
+                    return channel.close()
+                }
                 channel.closeFuture.whenComplete { _ in
                     self.metrics.connectionClosed()
-                    self.connections.remove(channel)
+                    self.connections.remove(channel, address: address)
                 }
-                let clock = ConnectionClock(headerTimeout: configuration.headerTimeout, idleTimeout: configuration.idleTimeout)
+                if underPressure { shortenIdleConnections() }
+                let clock = ConnectionClock(headerTimeout: configuration.headerTimeout)
                 // Outbound header validation off: every header written is made here from safe values.
                 return channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
+                    // A client that sends requests but does not read the answers is not read
+                    // either once a high-water mark of answers waits for it: memory stays bounded.
+                    try sync.addHandler(BackPressureHandler())
                     try sync.addHandler(RequestDeadlineHandler(clock: clock))
                     try sync.configureHTTPServerPipeline(withErrorHandling: true, withOutboundHeaderValidation: false)
                     try sync.addHandler(OCSPHTTPHandler(server: self, clock: clock))
@@ -137,14 +154,62 @@ public final class OCSPServer: @unchecked Sendable {
     }
 
     public func waitUntilClosed() throws { try channel?.closeFuture.wait() }
+
+    /// More than three quarters of the connection cap is in use.
+    var underPressure: Bool { metrics.openConnections * 4 > configuration.maxConnections * 3 }
+
+    /// The idle timeout now, in nanoseconds: shorter under pressure, so that idle clients cannot
+    /// keep everyone else out.
+    var idleTimeout: Int64 {
+        Int64((underPressure ? min(configuration.idleTimeout, configuration.idleTimeoutUnderPressure) : configuration.idleTimeout) * 1e9)
+    }
+
+    private let lastSweep = NIOLockedValueBox<UInt64>(0)
+
+    /// Under pressure, connections already idle get the short timeout too (at most once a
+    /// quarter of that timeout, however fast connections arrive).
+    private func shortenIdleConnections() {
+        let now = DispatchTime.now().uptimeNanoseconds
+        let every = UInt64(configuration.idleTimeoutUnderPressure * 0.25e9)
+        guard lastSweep.withLockedValue({ last in
+            guard now >= last &+ every else { return false }
+            last = now
+            return true
+        }) else { return }
+        for c in connections.all { c.pipeline.fireUserInboundEventTriggered(IdlePressure()) }
+    }
 }
 
-/// The open connections, for a draining shutdown.
+/// Sent to every connection when the cap is nearly reached: an idle one re-arms with the short timeout.
+struct IdlePressure: Sendable {}
+
+/// The open connections (for a draining shutdown) and how many each address holds.
 final class ConnectionSet: Sendable {
-    private let channels = NIOLockedValueBox<[ObjectIdentifier: Channel]>([:])
-    func insert(_ c: Channel) { channels.withLockedValue { $0[ObjectIdentifier(c)] = c } }
-    func remove(_ c: Channel) { _ = channels.withLockedValue { $0.removeValue(forKey: ObjectIdentifier(c)) } }
-    var all: [Channel] { channels.withLockedValue { Array($0.values) } }
+    private struct State {
+        var channels: [ObjectIdentifier: Channel] = [:]
+        var perAddress: [String: Int] = [:]
+    }
+    private let state = NIOLockedValueBox(State())
+
+    /// false when `address` already holds `limit` connections.
+    func insert(_ c: Channel, address: String, limit: Int) -> Bool {
+        state.withLockedValue { s in
+            guard s.perAddress[address, default: 0] < limit else { return false }
+            s.perAddress[address, default: 0] += 1
+            s.channels[ObjectIdentifier(c)] = c
+            return true
+        }
+    }
+
+    func remove(_ c: Channel, address: String) {
+        state.withLockedValue { s in
+            guard s.channels.removeValue(forKey: ObjectIdentifier(c)) != nil else { return }
+            let n = s.perAddress[address, default: 1] - 1
+            s.perAddress[address] = n > 0 ? n : nil
+        }
+    }
+
+    var all: [Channel] { state.withLockedValue { Array($0.channels.values) } }
 }
 
 /// A connection's two deadlines, kept with one timer: the time a client has to send a whole
@@ -157,16 +222,14 @@ final class ConnectionSet: Sendable {
 // @unchecked Sendable: used only on its connection's event loop.
 final class ConnectionClock: @unchecked Sendable {
     let headerTimeout: Int64
-    let idleTimeout: Int64
     private(set) var requestDeadline: Int64 = 0
     private var idleDeadline: Int64 = 0
     private var timerAt: Int64 = 0
     private var generation = 0
     var inRequest: Bool { requestDeadline != 0 }
 
-    init(headerTimeout: TimeInterval, idleTimeout: TimeInterval) {
+    init(headerTimeout: TimeInterval) {
         self.headerTimeout = Int64(headerTimeout * 1e9)
-        self.idleTimeout = Int64(idleTimeout * 1e9)
     }
 
     static var now: Int64 { Int64(NIODeadline.now().uptimeNanoseconds) }
@@ -182,12 +245,22 @@ final class ConnectionClock: @unchecked Sendable {
     func requestComplete() {
         requestDeadline = 0
         idleDeadline = 0
+        answering = true
     }
+    private var answering = false
 
     /// Waiting for the next request (after a response, or on a new connection).
-    func idle(_ context: ChannelHandlerContext) {
+    func idle(_ context: ChannelHandlerContext, timeout: Int64) {
+        answering = false
         guard requestDeadline == 0 else { return }
-        idleDeadline = Self.now + idleTimeout
+        idleDeadline = Self.now + timeout
+        arm(idleDeadline, context)
+    }
+
+    /// The server is nearly full: an idle connection's deadline comes forward to `timeout` from now.
+    func shorten(_ context: ChannelHandlerContext, timeout: Int64) {
+        guard !answering, requestDeadline == 0, idleDeadline != 0 else { return }
+        idleDeadline = min(idleDeadline, Self.now + timeout)
         arm(idleDeadline, context)
     }
 
@@ -251,18 +324,28 @@ final class OCSPHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
     private var tooLarge = false
     private var started: UInt64 = 0
     private var client = "-"
+    private var requests = 0
+    private let opened = DispatchTime.now().uptimeNanoseconds
 
     init(server: OCSPServer, clock: ConnectionClock) { self.server = server; self.clock = clock }
 
     func channelActive(context: ChannelHandlerContext) {
         if let a = context.channel.remoteAddress { client = "\(a.ipAddress ?? "?"):\(a.port ?? 0)" }
-        clock.idle(context)
+        clock.idle(context, timeout: server.idleTimeout)
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         clock.stop()
         context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdlePressure {
+            clock.shorten(context, timeout: server.idleTimeout)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -272,8 +355,11 @@ final class OCSPHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
             body = nil
             tooLarge = false
             started = DispatchTime.now().uptimeNanoseconds
+            requests += 1
             if let length = h.headers.first(name: "content-length").flatMap(Int.init), length > server.configuration.maxBodyBytes {
+                // Refused before the body is read: the answer goes now, and the connection closes.
                 tooLarge = true
+                respond(context: context, head: h)
             }
         case .body(var chunk):
             guard !tooLarge else { return }
@@ -285,7 +371,7 @@ final class OCSPHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
             if body == nil { body = chunk } else { body!.writeBuffer(&chunk) }
         case .end:
             clock.requestComplete()
-            guard let head else { return }
+            guard let head, !(tooLarge && head.headers.first(name: "content-length") != nil) else { return }
             respond(context: context, head: head)
             self.head = nil
             body = nil
@@ -380,7 +466,8 @@ final class OCSPHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
         headers.add(name: "Content-Type", value: contentType)
         headers.add(name: "Content-Length", value: String(body.count))
         for (k, v) in extraHeaders { headers.add(name: k, value: v) }
-        let keepAlive = head.isKeepAlive && !close
+        let keepAlive = head.isKeepAlive && !close && requests < server.configuration.maxRequestsPerConnection
+            && Double(DispatchTime.now().uptimeNanoseconds &- opened) / 1e9 < server.configuration.maxConnectionLifetime
         if !keepAlive { headers.add(name: "Connection", value: "close") }
         // Counted before the bytes leave: a client that reads this answer and then asks /metrics
         // (another connection, maybe another thread) sees it counted.
@@ -394,7 +481,7 @@ final class OCSPHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
             if !keepAlive { channel.close(promise: nil) }
         }
-        clock.idle(context)
+        clock.idle(context, timeout: server.idleTimeout)
         if let writer = server.accessLog.writer {
             writer.write(LogLine.access(format: server.accessLog.format, client: client, method: head.method.rawValue,
                                         path: head.uri[...], status: Int(status.code), outcome: outcome, serials: serials, nanoseconds: elapsed))

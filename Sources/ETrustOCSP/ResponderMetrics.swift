@@ -71,6 +71,7 @@ public final class ResponderMetrics: Sendable {
     }
 
     func connectionClosed() { open.subtract(1, ordering: .relaxed) }
+    func rejectedConnection() { rejected.increment() }
     public var openConnections: Int { open.load(ordering: .relaxed) }
 
     /// The exposition: state gauges set from the source, then everything the registry holds.

@@ -37,11 +37,13 @@ struct DaemonOperationsTests {
         let client = Thread {
             defer { finished.signal() }
             do {
-                let c = try RawConnection(port: port)
+                var c = try RawConnection(port: port)
                 while !stop.load(ordering: .relaxed) {
                     let r = try c.request("POST", "/ocsp", body: req, contentType: "application/ocsp-request", keepAlive: true)
                     if r.status != 200 || r.body.count < 100 { errors.withLock { $0.append("status \(r.status)") } }
                     answered.add(1, ordering: .relaxed)
+                    // As any HTTP/1.1 client: a connection the server closes (request cap) is replaced.
+                    if r.header("Connection")?.lowercased() == "close" { c = try RawConnection(port: port) }
                 }
             } catch {
                 errors.withLock { $0.append("\(error)") }

@@ -273,7 +273,7 @@ struct ResponderOperationsTests {
         func exchange(_ raw: String, body: [UInt8] = []) throws -> String {
             let channel = EmbeddedChannel()
             try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-            try channel.pipeline.syncOperations.addHandler(OCSPHTTPHandler(server: server, clock: ConnectionClock(headerTimeout: 10, idleTimeout: 30)))
+            try channel.pipeline.syncOperations.addHandler(OCSPHTTPHandler(server: server, clock: ConnectionClock(headerTimeout: 10)))
             try channel.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 9)).wait()
             try channel.writeInbound(ByteBuffer(bytes: Array(raw.utf8) + body))
             var out: [UInt8] = []
