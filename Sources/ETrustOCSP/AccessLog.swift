@@ -15,12 +15,17 @@ public enum LogFormat: String, Sendable, CaseIterable {
 /// (one of several, picked by thread, so event loops rarely share one) and never waits for a
 /// write(2). The writer wakes every `interval` or when a buffer passes 64 KiB. When the output
 /// cannot keep up, lines over `maxBuffered` bytes are dropped and counted, never blocking a
-/// request.
+/// request. Lines of different threads may reach the output up to one interval out of order
+/// (each carries its own time).
 public final class LogWriter: Sendable {
-    private final class Shard: Sendable {
-        let buffer = NIOLockedValueBox<[UInt8]>([])
+    /// One buffer, with the formatted date of the second last written through it (a date is
+    /// formatted once a second per buffer, not once a line).
+    struct Shard {
+        var bytes: [UInt8] = []
+        var second = 0
+        var date: [UInt8] = []
     }
-    private let shards: [Shard]
+    private let shards: [NIOLockedValueBox<Shard>]
     private let fd: Int32
     private let maxBuffered: Int
     private let wake = DispatchSemaphore(value: 0)
@@ -32,7 +37,7 @@ public final class LogWriter: Sendable {
     public init(fd: Int32 = 2, interval: TimeInterval = 0.1, maxBuffered: Int = 4 << 20, shards: Int = 8) {
         self.fd = fd
         self.maxBuffered = maxBuffered / shards
-        self.shards = (0..<shards).map { _ in Shard() }
+        self.shards = (0..<shards).map { _ in NIOLockedValueBox(Shard()) }
         let thread = Thread { [self] in
             while !stopped.load(ordering: .acquiring) {
                 _ = wake.wait(timeout: .now() + interval)
@@ -45,24 +50,38 @@ public final class LogWriter: Sendable {
         thread.start()
     }
 
-    /// Appends one line (a newline is added).
-    public func write(_ line: String) {
+    /// Appends one line: `fill` writes it after the time stamp (`2026-11-30T07:00:00.123Z`,
+    /// given as bytes to place where the format wants it); a newline is added.
+    public func write(_ fill: (_ line: inout [UInt8], _ time: ArraySlice<UInt8>) -> Void) {
+        var tv = timeval()
+        gettimeofday(&tv, nil)
         let shard = shards[Int(truncatingIfNeeded: UInt(pthread_self()) >> 4) % shards.count]
-        let size = shard.buffer.withLockedValue { b -> Int in
-            guard b.count + line.utf8.count < maxBuffered else { return -1 }
-            b.append(contentsOf: line.utf8)
-            b.append(0x0a)
-            return b.count
+        let size = shard.withLockedValue { s -> Int in
+            guard s.bytes.count < maxBuffered else { return -1 }
+            if s.second != tv.tv_sec || s.date.isEmpty {
+                s.second = tv.tv_sec
+                s.date = LogLine.dateBytes(tv.tv_sec)
+            }
+            var time = s.date
+            LogLine.appendMillis(&time, Int(tv.tv_usec / 1000))
+            fill(&s.bytes, time[...])
+            s.bytes.append(0x0a)
+            return s.bytes.count
         }
         if size < 0 { droppedLines.add(1, ordering: .relaxed) } else if size > 65_536 { wake.signal() }
+    }
+
+    /// Appends one line of text.
+    public func write(_ line: String) {
+        write { buffer, _ in buffer.append(contentsOf: line.utf8) }
     }
 
     /// Writes what is buffered now.
     public func flush() {
         for shard in shards {
-            let bytes = shard.buffer.withLockedValue { b -> [UInt8] in
-                let out = b
-                b.removeAll(keepingCapacity: true)
+            let bytes = shard.withLockedValue { s -> [UInt8] in
+                let out = s.bytes
+                s.bytes.removeAll(keepingCapacity: true)
                 return out
             }
             var offset = 0
@@ -84,19 +103,36 @@ public final class LogWriter: Sendable {
 
 /// The responder's lines: the access log (one line per request) and swift-log's messages, in
 /// one format.
-public struct LogLine {
-    /// RFC 3339 UTC with milliseconds.
+public enum LogLine {
+    /// `YYYY-MM-DDTHH:MM:SS` of a Unix time, UTC.
+    static func dateBytes(_ seconds: Int) -> [UInt8] {
+        var t = time_t(seconds)
+        var tm = tm()
+        gmtime_r(&t, &tm)
+        var out: [UInt8] = []
+        out.reserveCapacity(24)
+        func two(_ n: Int32) { out.append(UInt8(48 + n / 10)); out.append(UInt8(48 + n % 10)) }
+        let year = Int(tm.tm_year) + 1900
+        for d in [year / 1000, year / 100 % 10, year / 10 % 10, year % 10] { out.append(UInt8(48 + d)) }
+        out.append(0x2d); two(tm.tm_mon + 1); out.append(0x2d); two(tm.tm_mday)
+        out.append(0x54); two(tm.tm_hour); out.append(0x3a); two(tm.tm_min); out.append(0x3a); two(tm.tm_sec)
+        return out
+    }
+
+    /// `.mmmZ`
+    static func appendMillis(_ out: inout [UInt8], _ ms: Int) {
+        out.append(0x2e)
+        out.append(UInt8(48 + ms / 100)); out.append(UInt8(48 + ms / 10 % 10)); out.append(UInt8(48 + ms % 10))
+        out.append(0x5a)
+    }
+
+    /// RFC 3339 UTC with milliseconds, now.
     static func timestamp() -> String {
         var tv = timeval()
         gettimeofday(&tv, nil)
-        var t = tv.tv_sec
-        var tm = tm()
-        gmtime_r(&t, &tm)
-        var buf = [CChar](repeating: 0, count: 32)
-        let n = strftime(&buf, buf.count, "%Y-%m-%dT%H:%M:%S", &tm)
-        let ms = Int(tv.tv_usec / 1000)
-        return String(decoding: buf.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            + (ms < 10 ? ".00" : ms < 100 ? ".0" : ".") + String(ms) + "Z"
+        var b = dateBytes(tv.tv_sec)
+        appendMillis(&b, Int(tv.tv_usec / 1000))
+        return String(decoding: b, as: UTF8.self)
     }
 
     /// A JSON string literal.
@@ -118,24 +154,36 @@ public struct LogLine {
 
     static func quoted(_ s: String) -> String { quoted(s[...]) }
 
-    /// Printable ASCII only (a request path is attacker-chosen): other bytes become '?'.
-    static func printable(_ s: Substring) -> Substring {
-        s.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7f && $0 != 0x22 && $0 != 0x5c })
-            ? s : Substring(String(decoding: s.utf8.map { $0 >= 0x20 && $0 < 0x7f && $0 != 0x22 && $0 != 0x5c ? $0 : 0x3f }, as: UTF8.self))
+    /// A request path as logged: at most 96 bytes of printable ASCII; anything else (a path is
+    /// chosen by the client), a quote and a backslash become '?', so the line needs no escaping.
+    static func appendPrintable(_ out: inout [UInt8], _ s: Substring) {
+        for b in s.utf8.prefix(96) { out.append(b >= 0x20 && b < 0x7f && b != 0x22 && b != 0x5c ? b : 0x3f) }
     }
 
-    public static func access(format: LogFormat, client: String, method: String, path: Substring, status: Int, outcome: String,
-                              serials: [String], nanoseconds: UInt64) -> String {
-        let ms = Double(nanoseconds) / 1e6
-        let latency = String(format: "%.3f", ms)
-        let p = printable(path.prefix(96))
-        let serial = serials.joined(separator: ",")
+    /// Milliseconds with three decimals.
+    static func appendLatency(_ out: inout [UInt8], nanoseconds: UInt64) {
+        let micros = nanoseconds / 1000
+        out.append(contentsOf: String(micros / 1000).utf8)
+        out.append(0x2e)
+        let frac = Int(micros % 1000)
+        out.append(UInt8(48 + frac / 100)); out.append(UInt8(48 + frac / 10 % 10)); out.append(UInt8(48 + frac % 10))
+    }
+
+    /// One access line (text or JSON), written straight into the log buffer.
+    public static func access(_ out: inout [UInt8], time: ArraySlice<UInt8>, format: LogFormat, client: String, method: String,
+                              path: Substring, status: Int, outcome: String, serials: [String], nanoseconds: UInt64) {
+        func add(_ s: String) { out.append(contentsOf: s.utf8) }
         switch format {
         case .text:
-            return "\(timestamp()) info access \(client) \(method) \(p) \(status) \(outcome) serial=\(serial.isEmpty ? "-" : serial) \(latency)ms"
+            out.append(contentsOf: time); add(" info access "); add(client); out.append(0x20); add(method); out.append(0x20)
+            appendPrintable(&out, path); out.append(0x20); add(String(status)); out.append(0x20); add(outcome); add(" serial=")
+            if serials.isEmpty { out.append(0x2d) } else { add(serials.joined(separator: ",")) }
+            out.append(0x20); appendLatency(&out, nanoseconds: nanoseconds); add("ms")
         case .json:
-            return "{\"time\":\"\(timestamp())\",\"level\":\"info\",\"msg\":\"access\",\"client\":\(quoted(client)),\"method\":\(quoted(method)),"
-                + "\"path\":\(quoted(p)),\"status\":\(status),\"outcome\":\"\(outcome)\",\"serial\":\(quoted(serial)),\"latency_ms\":\(latency)}"
+            add("{\"time\":\""); out.append(contentsOf: time); add("\",\"level\":\"info\",\"msg\":\"access\",\"client\":\""); add(client)
+            add("\",\"method\":\""); add(method); add("\",\"path\":\""); appendPrintable(&out, path)
+            add("\",\"status\":"); add(String(status)); add(",\"outcome\":\""); add(outcome); add("\",\"serial\":\"")
+            add(serials.joined(separator: ",")); add("\",\"latency_ms\":"); appendLatency(&out, nanoseconds: nanoseconds); add("}")
         }
     }
 }
@@ -166,11 +214,18 @@ public struct ResponderLogHandler: LogHandler {
         switch format {
         case .text:
             let meta = all.isEmpty ? "" : " " + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-            writer.write("\(LogLine.timestamp()) \(level) \(message)\(meta)")
+            writer.write { out, time in
+                out.append(contentsOf: time)
+                out.append(contentsOf: " \(level) \(message)\(meta)".utf8)
+            }
         case .json:
-            var fields = "\"time\":\"\(LogLine.timestamp())\",\"level\":\"\(level)\",\"msg\":\(LogLine.quoted(message.description))"
+            var fields = "\",\"level\":\"\(level)\",\"msg\":\(LogLine.quoted(message.description))"
             for (k, v) in all.sorted(by: { $0.key < $1.key }) { fields += ",\(LogLine.quoted(k)):\(LogLine.quoted(v.description))" }
-            writer.write("{" + fields + "}")
+            writer.write { out, time in
+                out.append(contentsOf: "{\"time\":\"".utf8)
+                out.append(contentsOf: time)
+                out.append(contentsOf: (fields + "}").utf8)
+            }
         }
     }
 }

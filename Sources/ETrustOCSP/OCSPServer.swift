@@ -483,8 +483,11 @@ final class OCSPHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
         }
         clock.idle(context, timeout: server.idleTimeout)
         if let writer = server.accessLog.writer {
-            writer.write(LogLine.access(format: server.accessLog.format, client: client, method: head.method.rawValue,
-                                        path: head.uri[...], status: Int(status.code), outcome: outcome, serials: serials, nanoseconds: elapsed))
+            let (format, client, outcome) = (server.accessLog.format, client, outcome)
+            writer.write { out, time in
+                LogLine.access(&out, time: time, format: format, client: client, method: head.method.rawValue, path: head.uri[...],
+                               status: Int(status.code), outcome: outcome, serials: serials, nanoseconds: elapsed)
+            }
         }
     }
 
