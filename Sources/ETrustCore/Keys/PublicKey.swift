@@ -158,6 +158,12 @@ public enum Digest {
     public static func sha1<C: ContiguousBytes>(_ data: C) -> [UInt8] { digest(data, EVP_sha1(), 20) }
     public static func sha256<C: ContiguousBytes>(_ data: C) -> [UInt8] { digest(data, EVP_sha256(), 32) }
 
+    /// A digest by OpenSSL name (sha256, sha384, sha512, sha1).
+    public static func named<C: ContiguousBytes>(_ name: String, _ data: C) throws -> [UInt8] {
+        guard let md = EVP_get_digestbyname(name) else { throw ETrustError.badInput("unknown digest \(name)", code: .invalidArgument) }
+        return digest(data, md, Int(EVP_MD_get_size(md)))
+    }
+
     private static func digest<C: ContiguousBytes>(_ data: C, _ md: OpaquePointer?, _ size: Int) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: size)
         var len: UInt32 = 0
