@@ -111,6 +111,31 @@ struct TimeStampTests {
         #expect(garbage.status == 2)
     }
 
+    @Test("a signature time-stamp (CAdES-B-T): the token over the signature value rides in id-aa-signatureTimeStampToken; the signature still verifies (etrust and openssl cms)")
+    func signatureTimeStamp() throws {
+        let t = try Self.tsa()
+        defer { try? FileManager.default.removeItem(atPath: t.dir) }
+        let content = Array("a contract".utf8)
+        let signature = try CMSSignature.sign(content, certificate: t.authority.certificate, key: t.authority.key, chain: [t.issuing], detached: true)
+        #expect(try CMSSignature.timeStampTokens(signature).isEmpty)
+        let value = try CMSSignature.signatureValue(signature)
+        let (req, _) = try TimeStamp.request(digestOf: value)
+        let token = try #require(try TimeStamp.respond(to: req, as: t.authority, serial: [7], time: Date()).token)
+        let stamped = try CMSSignature.addingTimeStamp(signature, token: token)
+        #expect(try CMSSignature.timeStampTokens(stamped) == [token])
+        #expect(try CMSSignature.signatureValue(stamped) == value)
+        _ = try CMSSignature.verify(stamped, content: content)
+        let info = try TimeStamp.verify(token: token, .init(anchors: [t.root], intermediates: [t.issuing], imprint: Digest.sha256(value)))
+        #expect(info.serialHex.hasSuffix("7"))
+        try Self.write(stamped, t.dir + "/sig.p7s")
+        try Self.write(content, t.dir + "/content")
+        let openssl = try TestSupport.openssl(["cms", "-verify", "-binary", "-inform", "DER", "-in", t.dir + "/sig.p7s", "-content", t.dir + "/content",
+                                               "-CAfile", t.dir + "/root.pem", "-purpose", "any", "-out", "/dev/null"])
+        #expect(openssl.stderr.contains("Verification successful"), "\(openssl.stderr)")
+        let printed = try TestSupport.openssl(["cms", "-cmsout", "-print", "-inform", "DER", "-in", t.dir + "/sig.p7s"])
+        #expect(printed.stdout.contains("id-smime-aa-timeStampToken"), "\(printed.stdout.prefix(400))")
+    }
+
     @Test("a token made by openssl ts -reply is accepted by TimeStamp.verify, with its fields read")
     func opensslTokens() throws {
         let t = try Self.tsa()
