@@ -165,5 +165,23 @@ struct TimeStampTests {
         let info = try TimeStamp.verify(token: try #require(resp.token), .init(anchors: [t.root], data: data, nonceHex: nonce))
         #expect(info.policy == "1.3.6.1.4.1.99999.1.2" && info.accuracyMicroseconds == 1_000_000)
         #expect(throws: ETrustError.self) { try TimeStamp.verify(token: try #require(resp.token), .init(anchors: [t.root], data: data, nonceHex: "01")) }
+
+        // The CLI: etrust timestamp verify, with the file, with its digest, and refusals.
+        let ok = try TestSupport.etrust(["timestamp", "verify", t.dir + "/r.tsr", "--in", t.dir + "/data", "--anchor", t.dir + "/root.pem", "--json"])
+        #expect(ok.status == 0, "\(ok.stdout)\(ok.stderr)")
+        #expect(ok.json?["policy"] as? String == "1.3.6.1.4.1.99999.1.2" && ok.json?["valid"] as? Bool == true, "\(ok.stdout)")
+        let byDigest = try TestSupport.etrust(["timestamp", "verify", t.dir + "/r.tsr", "--digest", Hex.encode(Digest.sha256(data)),
+                                               "--anchor", t.dir + "/root.pem"])
+        #expect(byDigest.status == 0 && byDigest.stdout.contains("time-stamp valid"), "\(byDigest.stdout)\(byDigest.stderr)")
+        try Self.write(Array("tampered".utf8), t.dir + "/other")
+        let wrong = try TestSupport.etrust(["timestamp", "verify", t.dir + "/r.tsr", "--in", t.dir + "/other", "--anchor", t.dir + "/root.pem"])
+        #expect(wrong.status == 1 && wrong.stderr.contains("does not verify"), "\(wrong.status) \(wrong.stderr)")
+        let otherRoot = try TestSupport.makePKI()
+        defer { try? FileManager.default.removeItem(atPath: (otherRoot.home as NSString).deletingLastPathComponent) }
+        try (try otherRoot.authority.ca("root").certificate).pem.write(toFile: t.dir + "/other-root.pem", atomically: true, encoding: .utf8)
+        let untrusted = try TestSupport.etrust(["timestamp", "verify", t.dir + "/r.tsr", "--in", t.dir + "/data", "--anchor", t.dir + "/other-root.pem"])
+        #expect(untrusted.status == 1, "a TSA under another root: \(untrusted.status) \(untrusted.stderr)")
+        let usage = try TestSupport.etrust(["timestamp", "verify", t.dir + "/r.tsr", "--anchor", t.dir + "/root.pem"])
+        #expect(usage.status == 2, "neither --in nor --digest: \(usage.status)")
     }
 }

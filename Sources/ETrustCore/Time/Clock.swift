@@ -80,6 +80,14 @@ public enum RFC3339 {
         let year = t.year < 1000 ? String(repeating: "0", count: 4 - String(t.year).count) + String(t.year) : String(t.year)
         return "\(year)-\(two(t.month))-\(two(t.day))T\(two(t.hour)):\(two(t.minute)):\(two(t.second))Z"
     }
+
+    /// As `format`, with milliseconds when the time has a fraction (`2026-01-31T12:00:00.250Z`).
+    public static func formatFractional(_ date: Date) -> String {
+        let ms = Int(((date.timeIntervalSince1970 - floor(date.timeIntervalSince1970)) * 1000).rounded())
+        guard ms > 0 && ms < 1000 else { return format(date) }
+        let whole = format(date)
+        return String(whole.dropLast()) + "." + String(1000 + ms).dropFirst() + "Z"
+    }
 }
 
 /// Broken-down UTC time (whole seconds), to and from Date without Calendar or formatters.
