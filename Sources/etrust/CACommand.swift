@@ -6,7 +6,7 @@ import Foundation
 struct CA: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ca", abstract: "Certification authorities of the home.",
-        subcommands: [Create.self, List.self, ShowCA.self, Export.self, CrossCertify.self, SignSubordinate.self, Activate.self])
+        subcommands: [Create.self, List.self, ShowCA.self, Export.self, CrossCertify.self, SignSubordinate.self, Activate.self, Tree.self])
 
     struct CrossCertify: ParsableCommand {
         static let configuration = CommandConfiguration(
