@@ -134,9 +134,6 @@ public struct CATree: Sendable {
         }
         for r in roots { _ = place(r, depth: 0) }
         let w = max(width + 20, (boxes.map(\.x).max() ?? 0) + width + 10), h = (boxes.map(\.y).max() ?? 0) + height + 10
-        func esc(_ s: String) -> String {
-            s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
-        }
         var out = ["<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"\(Int(h))\" font-family=\"Helvetica, sans-serif\" font-size=\"10\">"]
         for (a, b, dashed) in edges {
             out.append("<line x1=\"\(boxes[a].x + width / 2)\" y1=\"\(boxes[a].y + height)\" x2=\"\(boxes[b].x + width / 2)\" y2=\"\(boxes[b].y)\" stroke=\"#555\"\(dashed ? " stroke-dasharray=\"4 3\"" : "")/>")

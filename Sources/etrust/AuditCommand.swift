@@ -150,42 +150,34 @@ struct Audit: ParsableCommand {
     }
 
     struct Report: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "An auditor's summary: counts, refusals by rule, revocations by reason, verification.")
+        static let configuration = CommandConfiguration(
+            abstract: "An auditor's report: counts, per-day issuance/refusals/revocations/CRLs, refusals by rule, revocations by reason, the CAs, and the log's verification; text, json, csv or html.")
         @OptionGroup var range: TimeRangeOptions
+        @Option(help: "Same as --since.") var from: String?
+        @Option(help: "Same as --until.") var to: String?
+        @Option(help: "text, json, csv (one row per day, CA and profile) or html (one self-contained page with charts).") var format: String?
+        @Option(help: "Write the report to FILE.") var out: String?
         @OptionGroup var options: HomeOptions
 
         func run() throws {
-            let filter = try Audit.eventFilter(range, event: nil, serial: nil, ca: nil, profile: nil)
-            let authority = try options.openAuthority()
-            var byEvent: [String: Int] = [:], byCA: [String: Int] = [:], byProfile: [String: Int] = [:]
-            var refusals: [String: Int] = [:], revocations: [String: Int] = [:]
-            for e in try authority.auditLog.events(matching: filter) {
-                byEvent[e.type, default: 0] += 1
-                if let ca = e.ca { byCA[ca, default: 0] += 1 }
-                if let p = e.profile, e.type == "issue" || e.type == "refuse" { byProfile[p, default: 0] += 1 }
-                let fields = (try? JSONSerialization.jsonObject(with: Data(e.payload.utf8))) as? [String: Any] ?? [:]
-                if e.type == "refuse" { refusals["\(e.profile ?? "-")/\(fields["rule"] as? String ?? "?")", default: 0] += 1 }
-                if e.type == "revoke" { revocations[fields["reason"] as? String ?? "unspecified", default: 0] += 1 }
+            let chosen = format ?? (options.json ? "json" : "text")
+            guard ["text", "json", "csv", "html"].contains(chosen) else { throw ValidationError("--format must be text, json, csv or html") }
+            let dates = try range.dates
+            let since = try from.map { try RFC3339.parse($0) } ?? dates.since, until = try to.map { try RFC3339.parse($0) } ?? dates.until
+            let report = try AuditReport.build(try options.openAuthority(), from: since, to: until)
+            let text: String
+            switch chosen {
+            case "json": text = String(decoding: try JSONSerialization.data(withJSONObject: report.json, options: [.sortedKeys]), as: UTF8.self) + "\n"
+            case "csv": text = report.csv
+            case "html": text = report.html
+            default: text = report.text + "\n"
             }
-            let verification = try? authority.verifyAudit()
-            let verifies = verification?.ok ?? false
-            if options.json {
-                var o: [String: Any] = ["events": byEvent, "byCA": byCA, "byProfile": byProfile, "refusalsByRule": refusals,
-                                        "revocationsByReason": revocations, "verifies": verifies]
-                if let f = verification?.failure { o["verificationFailure"] = f.message }
-                try Output.json(o)
+            if let out {
+                try AtomicFile.write(Array(text.utf8), to: out)
+                if options.json && chosen != "json" { try Output.json(["out": out, "format": chosen, "verifies": report.verification.ok]) }
+                else if chosen != "json" || !options.json { Output.info("report written to \(out)") }
             } else {
-                func section(_ title: String, _ d: [String: Int]) {
-                    print(title)
-                    if d.isEmpty { print("  (none)") }
-                    for (k, v) in d.sorted(by: { $0.key < $1.key }) { print("  \(k): \(v)") }
-                }
-                section("events:", byEvent)
-                section("by CA:", byCA)
-                section("issued or refused by profile:", byProfile)
-                section("refusals by rule:", refusals)
-                section("revocations by reason:", revocations)
-                print("log verifies: \(verifies ? "yes" : "NO\(verification?.failure.map { " — \($0.message)" } ?? "")")")
+                print(text, terminator: "")
             }
         }
     }
