@@ -1,3 +1,4 @@
+import ETrustAudit
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
@@ -135,24 +136,8 @@ public enum LogLine {
         return String(decoding: b, as: UTF8.self)
     }
 
-    /// A JSON string literal.
-    static func quoted(_ s: Substring) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
-            default: out.unicodeScalars.append(u)
-            }
-        }
-        return out + "\""
-    }
-
-    static func quoted(_ s: String) -> String { quoted(s[...]) }
+    /// A JSON string literal (the audit log's escaping).
+    static func quoted(_ s: String) -> String { CanonicalJSON.string(s) }
 
     /// A request path as logged: at most 96 bytes of printable ASCII; anything else (a path is
     /// chosen by the client), a quote and a backslash become '?', so the line needs no escaping.
