@@ -104,10 +104,10 @@ enum DSAInheritance {
     }
 }
 
-/// The names the leaf must match. Under the Web PKI layer a host name is matched against
-/// dNSName SANs only, never the subject's CN (BR 7.1.4.2), and an IP address literal given as
-/// the host name is compared as an address; an address is compared octet for octet, as parsed
-/// strictly (inet_pton: no leading zeros, hexadecimal or short forms).
+/// The names the leaf must match. An IP address literal given as the host name is compared as an
+/// address, octet for octet, as parsed strictly (inet_pton: no leading zeros, hexadecimal or
+/// short forms); under the Web PKI layer a host name is matched against dNSName SANs only, never
+/// the subject's CN (BR 7.1.4.2).
 enum NameTargets {
     static func apply(_ p: PathParameters, to ctx: OpenSSLVerifyContext) throws {
         if let ip = p.ip {
@@ -119,8 +119,9 @@ enum NameTargets {
         }
         if let e = p.email { ctx.setEmail(e) }
         guard let h = p.hostname else { return }
-        guard p.effectiveProfileChecks == .webpki else { ctx.setHost(h); return }
+        // An IP address literal names an iPAddress SAN, never a dNSName (RFC 6125 1.7.2).
         if let octets = GeneralName.parseIP(h) { ctx.setIP(octets: octets); return }
+        guard p.effectiveProfileChecks == .webpki else { ctx.setHost(h); return }
         // Not a DNS name (e.g. an IPv4 address in another spelling): WebPKIRules refuses it.
         if DNSName.isValid(h, wildcard: false) { ctx.setHostSANOnly(h) }
     }
