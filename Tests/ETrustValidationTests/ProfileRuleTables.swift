@@ -189,6 +189,19 @@ enum ProfileRuleTables {
             if !broken { s.intermediates = [constrained.certificate, open.certificate] }
             return s
         },
+        R.rule("loop detection: two CAs certifying each other end the search; a third certificate gives the path",
+               "unable_to_get_issuer_cert_locally") { broken in
+            let root = try TestPKI.make("CN=Rule Root,O=etrust tests,C=TG", ca: true)
+            let xKey = try PrivateKey.generate(.ecP256), yKey = try PrivateKey.generate(.ecP256)
+            let ySelf = try TestPKI.make("CN=Loop Y,C=TG", ca: true, key: yKey)
+            let xByY = try TestPKI.make("CN=Loop X,C=TG", issuer: ySelf, ca: true, key: xKey)
+            let yByX = try TestPKI.make("CN=Loop Y,C=TG", issuer: xByY, ca: true, key: yKey)
+            let yByRoot = try TestPKI.make("CN=Loop Y,C=TG", issuer: root, ca: true, key: yKey)
+            let leaf = try TestPKI.make("CN=www.example.com,C=TG", issuer: xByY, ca: false)
+            var s = RuleSetup((root, xByY, leaf))
+            s.intermediates = [xByY.certificate, yByX.certificate] + (broken ? [] : [yByRoot.certificate])
+            return s
+        },
         R.rule("--max-chain-depth bounds the intermediates", "certificate_chain_too_long") { broken in
             let pki = try TestPKI.chain()
             let second = try TestPKI.make("CN=Rule Second,O=etrust tests,C=TG", issuer: pki.intermediate, ca: true)
