@@ -59,8 +59,9 @@ enum Leniency {
         if e.inCRLIssuerPath {
             // RFC 5280 6.3.3 (f): the CRL issuer's path is validated, and its own certificate's
             // status may come from an indirect CRL it signs itself (PKITS 4.14.30): the CRL's
-            // signature was checked with that key, whose path is the one being validated.
-            return e.crlSignedByCertificateUnderValidation
+            // signature was checked with that key, whose path is the one being validated. Only
+            // for that certificate's own status (depth 0 of the nested validation).
+            return e.crlSignedByCertificateUnderValidation && e.depth == 0
         }
         // A signature OpenSSL saw over a TBSCertificate changed for DSA parameter inheritance,
         // already verified in Swift over the original.

@@ -83,12 +83,12 @@ enum ProfileRuleTables {
         },
     ]
 
-    static func crl(_ issuer: TestCertificate, number: Bool) throws -> CertificateRevocationList {
+    static func crl(_ issuer: TestCertificate, number: Bool, nextUpdate: Date = Date().addingTimeInterval(86400)) throws -> CertificateRevocationList {
         var exts = [Extension.authorityKeyIdentifier(try issuer.key.publicKey.keyIdentifier)]
         if number { exts.append(Extension(oid: "2.5.29.20", critical: false, value: [0x02, 0x01, 0x01])) }
         let signer = try Signer(key: issuer.key)
         let b = CRLBuilder(issuer: issuer.subject, signatureAlgorithm: signer.algorithm, thisUpdate: Date().addingTimeInterval(-60),
-                           nextUpdate: Date().addingTimeInterval(86400), extensions: exts)
+                           nextUpdate: nextUpdate, extensions: exts)
         return try CertificateRevocationList(der: try b.sign(with: signer))
     }
 
@@ -172,6 +172,15 @@ enum ProfileRuleTables {
         R.rule("RFC 5280 4.1.2.5 validity includes its notAfter second", "certificate_has_expired") { broken in
             var s = RuleSetup(try TestPKI.chain(), purpose: .any)
             s.request.parameters.time = s.leaf.notAfter.addingTimeInterval(broken ? 1 : 0)
+            return s
+        },
+        R.rule("RFC 5280 6.3.3 (a)(2) a CRL is fresh through its nextUpdate second", "crl_has_expired") { broken in
+            let pki = try TestPKI.chain()
+            var s = RuleSetup(pki, purpose: .any)
+            let end = Date(timeIntervalSince1970: floor(Date().timeIntervalSince1970) + 7200)
+            s.request.revocation = .crl
+            s.crls = [try crl(pki.root, number: true), try crl(pki.intermediate, number: true, nextUpdate: end)]
+            s.request.parameters.time = end.addingTimeInterval(broken ? 1 : 0)
             return s
         },
     ]

@@ -78,10 +78,12 @@ struct ProfileRuleTests {
 
     static func check(_ c: RuleCase) throws {
         let good = try c.build(false).validate()
-        #expect(good.valid, "positive case refused: \(good.errorCode): \(good.reason)")
+        let (goodValid, goodCode, goodReason) = (good.valid, good.errorCode, good.reason)
+        #expect(goodValid, "positive case refused: \(goodCode): \(goodReason)")
         let bad = try c.build(true).validate()
-        #expect(!bad.valid, "negative case accepted")
-        #expect(bad.errorCode == c.code, "negative case refused as \(bad.errorCode): \(bad.reason)")
-        #expect(VerifyErrorCodes.all.contains(bad.errorCode), "\(bad.errorCode) is not in the list of errorCodes")
+        let (badValid, badCode, badReason) = (bad.valid, bad.errorCode, bad.reason)
+        #expect(!badValid, "negative case accepted")
+        #expect(badCode == c.code, "negative case refused as \(badCode): \(badReason)")
+        #expect(VerifyErrorCodes.all.contains(badCode), "\(badCode) is not in the list of errorCodes")
     }
 }
