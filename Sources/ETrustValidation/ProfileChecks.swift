@@ -88,6 +88,7 @@ enum CertificateRuleCache {
         let object: ObjectIdentifier
         let role: PathRole
         let layer: ProfileChecks
+        let server: Bool
     }
     private struct Entry {
         // Holding the object keeps its ObjectIdentifier from being reused while the entry lives.
@@ -97,8 +98,9 @@ enum CertificateRuleCache {
     private static let entries = Mutex<[Key: Entry]>([:])
 
     static func firstViolation(_ chain: [Certificate], view: PathView, layer: ProfileChecks) -> ProfileViolation? {
+        let server = layer == .webpki && view.parameters.purposes.contains(.tlsServer)
         for (depth, cert) in chain.enumerated() {
-            if var v = verdict(cert, role: view.role(depth), layer: layer) {
+            if var v = verdict(cert, role: view.role(depth), layer: layer, server: server) {
                 v.depth = depth
                 return v
             }
@@ -106,10 +108,11 @@ enum CertificateRuleCache {
         return nil
     }
 
-    private static func verdict(_ cert: Certificate, role: PathRole, layer: ProfileChecks) -> ProfileViolation? {
-        let rules = layer == .webpki ? WebPKIRules.certificateRules : RFC5280Rules.certificateRules
+    private static func verdict(_ cert: Certificate, role: PathRole, layer: ProfileChecks, server: Bool) -> ProfileViolation? {
+        let rules = layer != .webpki ? RFC5280Rules.certificateRules
+            : server ? WebPKIRules.serverCertificateRules : WebPKIRules.clientCertificateRules
         guard let object = cert.cachedOpenSSLCertificate else { return rules.lazy.compactMap { $0(cert, role) }.first }
-        let key = Key(object: ObjectIdentifier(object), role: role, layer: layer)
+        let key = Key(object: ObjectIdentifier(object), role: role, layer: layer, server: server)
         if let hit = entries.withLock({ $0[key] }) { return hit.verdict }
         let verdict = rules.lazy.compactMap { $0(cert, role) }.first
         entries.withLock { e in

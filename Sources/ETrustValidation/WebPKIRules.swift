@@ -5,14 +5,23 @@ import Foundation
 /// tls-server purpose (and, where they are not about server names, tls-client). One rule a
 /// function, each naming its BR section.
 enum WebPKIRules {
-    static let certificateRules: [CertificateRule] = [keyAllowed, rootWithoutExtendedKeyUsage, leafExtendedKeyUsageNotCritical]
+    /// For tls-server paths: the BR's key list.
+    static let serverCertificateRules: [CertificateRule] = [
+        { keyAllowed($0, $1, edDSA: false) }, rootWithoutExtendedKeyUsage, leafExtendedKeyUsageNotCritical,
+    ]
+    /// For tls-client paths, which the BR do not govern: the same floor against weak keys, and
+    /// EdDSA (RFC 8410) accepted besides.
+    static let clientCertificateRules: [CertificateRule] = [
+        { keyAllowed($0, $1, edDSA: true) }, rootWithoutExtendedKeyUsage, leafExtendedKeyUsageNotCritical,
+    ]
     static let pathRules: [PathRule] = [leafExtendedKeyUsage, serverSubjectAltName, serverWildcards, hostnameIsDNSName]
 
     static let serverAuth = "1.3.6.1.5.5.7.3.1", clientAuth = "1.3.6.1.5.5.7.3.2", anyExtendedKeyUsage = "2.5.29.37.0"
 
     /// 6.1.5 / 7.1.3.1: RSA with a modulus of at least 2048 bits and a multiple of 8, or ECDSA on
-    /// P-256, P-384 or P-521, in every certificate of the path (DSA, P-192 and the rest refused).
-    static func keyAllowed(_ c: Certificate, _ role: PathRole) -> ProfileViolation? {
+    /// P-256, P-384 or P-521, in every certificate of the path (DSA, P-192 and the rest refused;
+    /// Ed25519 and Ed448 too unless `edDSA`).
+    static func keyAllowed(_ c: Certificate, _ role: PathRole, edDSA: Bool) -> ProfileViolation? {
         let small = role == .leaf ? "ee_key_too_small" : "ca_key_too_small"
         guard let kind = try? c.publicKey.kind else {
             return ProfileViolation("key_algorithm_not_allowed", "a public key OpenSSL cannot decode (BR 6.1.5)")
@@ -23,6 +32,7 @@ enum WebPKIRules {
             return ProfileViolation("key_algorithm_not_allowed", "an RSA modulus of \(bits) bits, not a multiple of 8 (BR 6.1.5)")
         case .rsa: return nil
         case .ec(let curve, _) where ["P-256", "P-384", "P-521"].contains(curve): return nil
+        case .ed25519 where edDSA, .ed448 where edDSA: return nil
         default: return ProfileViolation("key_algorithm_not_allowed", "a \(kind) key; the BR allow RSA and ECDSA P-256/P-384/P-521 (BR 6.1.5, 7.1.3.1)")
         }
     }

@@ -130,6 +130,11 @@ enum ProfileRuleTables {
         R.rule("BR 6.1.5 no P-192", "key_algorithm_not_allowed",
                R.leafKey { try TestPKI.opensslSPKI(["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-192"]) }),
         R.rule("BR 6.1.5 no DSA", "key_algorithm_not_allowed", R.leafKey { try TestPKI.opensslSPKI([], dsa: true) }),
+        R.rule("BR 6.1.5 no Ed25519 for tls-server (tls-client, which the BR do not govern, accepts it)", "key_algorithm_not_allowed") { broken in
+            let pki = try TestPKI.chain()
+            let leaf = try TestPKI.make("CN=www.example.com,C=TG", issuer: pki.intermediate, ca: false, key: try PrivateKey.generate(.ed25519))
+            return RuleSetup((pki.root, pki.intermediate, leaf), purpose: broken ? .tlsServer : .tlsClient)
+        },
         R.rule("BR 6.1.5 RSA of at least 2048 bits (intermediate)", "ca_key_too_small") { broken in
             let root = try TestPKI.make("CN=Rule Root,O=etrust tests,C=TG", ca: true)
             let bits = broken ? "1024" : "2048"
