@@ -27,10 +27,13 @@ enum DNSName {
         return label.allSatisfy { c in isDigit(c) || (c | 0x20 >= 0x61 && c | 0x20 <= 0x7a) || c == UInt8(ascii: "-") }
     }
 
-    /// `name` equals `base` or lies under it (case-insensitive, at a label boundary).
-    static func isWithin(_ name: String, _ base: String) -> Bool {
+    /// `name` is `base` with exactly one more label on the left (case-insensitive): a name that
+    /// "*.base" stands for.
+    static func isOneLabelUnder(_ name: String, _ base: String) -> Bool {
         let n = name.lowercased(), b = base.lowercased()
-        return b.isEmpty || n == b || n.hasSuffix("." + b)
+        guard !b.isEmpty, n.hasSuffix("." + b) else { return false }
+        let label = n.dropLast(b.count + 1)
+        return !label.isEmpty && !label.contains(".")
     }
 }
 

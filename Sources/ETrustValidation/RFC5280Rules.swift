@@ -135,8 +135,7 @@ enum RFC5280Rules {
             for below in 0..<depth where below == 0 || !v.chain[below].isSelfIssued {
                 for case .dns(let name) in v.chain[below].subjectAltNames where name.hasPrefix("*.") {
                     let base = String(name.dropFirst(2))
-                    for case .dns(let subtree) in excluded where !DNSName.isWithin(base, subtree) && subtree.split(separator: ".").count > 1
-                        && DNSName.isWithin(subtree, base) && subtree.split(separator: ".").count == base.split(separator: ".").count + 1 {
+                    for case .dns(let subtree) in excluded where DNSName.isOneLabelUnder(subtree, base) {
                         return ProfileViolation("excluded_violation", "wildcard '\(name)' covers '\(subtree)', which an excluded subtree "
                                                 + "of \(v.chain[depth].subject) names (RFC 5280 4.2.1.10)", depth: below)
                     }
