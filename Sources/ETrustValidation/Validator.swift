@@ -150,6 +150,10 @@ public final class Validator: Sendable {
             }
             return result
         }
+        if parameters.checkCRLs, parameters.effectiveProfileChecks != .none,
+           let v = RFC5280Rules.crlNumbers(path.chain, crls: trust.crls) {
+            return fail(result, v.code, v.reason)
+        }
         // Revocation status of every certificate but the anchor.
         let chain = path.chain
         for (depth, cert) in chain.enumerated() {

@@ -96,4 +96,22 @@ enum VerifyErrorNames {
         93: "extensions_require_version_3",
         94: "ec_key_explicit_params",
     ]
+
+    /// errorCodes of the profile layer that OpenSSL has no X509_V_ERR_* for (the profile layer
+    /// reuses OpenSSL's names wherever one fits).
+    static let profile: [String: String] = [
+        "invalid_serial_number": "RFC 5280 4.1.2.2: a zero serial number or one longer than 20 octets",
+        "name_constraints_in_non_ca": "RFC 5280 4.2.1.10: nameConstraints in a certificate that is not a CA",
+        "invalid_name_constraints": "RFC 5280 4.2.1.10: nameConstraints not critical, empty, or with an empty subtree list",
+        "missing_crl_number": "RFC 5280 5.2.3: a CRL without cRLNumber",
+        "missing_subject_alt_name": "BR 7.1.2.7.12: a TLS server certificate without subjectAltName",
+        "wildcard_over_public_suffix": "BR 3.2.2.6: a wildcard directly over a public suffix",
+        "extended_key_usage_critical": "BR 7.1.2.7.6: a critical extKeyUsage in a subscriber certificate",
+        "extended_key_usage_in_root": "BR 7.1.2.1.2: an extKeyUsage in a root CA certificate",
+        "key_algorithm_not_allowed": "BR 6.1.5: a key that is neither RSA (a multiple of 8 bits) nor ECDSA P-256/P-384/P-521",
+        "key_usage_mismatch": "--key-usage: the leaf's keyUsage does not allow a bit asked for",
+    ]
+
+    /// Codes of the validator beyond the path (revocation by OCSP, assurance).
+    static let validator = ["ocsp_cert_unknown", "ocsp_verify_failed", "certificate_revoked", "assurance_too_low"]
 }

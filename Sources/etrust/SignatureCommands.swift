@@ -63,7 +63,8 @@ struct VerifySignature: ParsableCommand {
         let bytes = try InputFile.readLarge(signature)
         let der = try InputFile.derBlocks(bytes, labels: ["CMS", "PKCS7"], what: signature)[0]
         let document = try content.map { try InputFile.readLarge($0) }
-        var request = try trust.request()
+        // A signer is judged with its revocation status: CRLs given, else OCSP (RFC 5280 6.3, RFC 6960).
+        var request = try trust.request(defaultRevocation: .crlOrOCSP)
         let homePath = home ?? ProcessInfo.processInfo.environment["ETRUST_HOME"] ?? (FileManager.default.fileExists(atPath: "./etrust-home/etrust.yaml") ? "./etrust-home" : nil)
         let verified: CMSSignature.Verified
         do {

@@ -16,18 +16,24 @@ struct TrustOptions: ParsableArguments {
     @Flag(help: "initial-explicit-policy (RFC 5280 6.1.1).") var requireExplicitPolicy = false
     @Flag(help: "initial-policy-mapping-inhibit.") var inhibitPolicyMapping = false
     @Flag(help: "initial-any-policy-inhibit.") var inhibitAnyPolicy = false
-    @Option(help: "any, tls-server, tls-client, email, code-signing, document-signing, ocsp-signing, timestamping.") var purpose: String = "any"
+    @Option(help: "any, tls-server, tls-client, email, code-signing, document-signing, ocsp-signing, timestamping; repeatable (valid for each).")
+    var purpose: [String] = []
+    @Option(help: "An extendedKeyUsage the leaf must list (OID or serverAuth, clientAuth, ...); repeatable.") var eku: [String] = []
+    @Option(help: "A keyUsage bit the leaf must allow (digitalSignature, keyEncipherment, ...); repeatable.") var keyUsage: [String] = []
+    @Option(help: "At most N intermediate certificates between the leaf and the anchor (default 8).") var maxChainDepth: Int = 8
+    @Option(help: "rfc5280, webpki or none (default: webpki for tls-server/tls-client, rfc5280 otherwise).") var profileChecks: String?
+    @Flag(help: "Do not use the home's CA certificates as intermediates.") var noHomeIntermediates = false
     @Option(help: "The DNS name the certificate must match.") var hostname: String?
     @Option(help: "The e-mail address the certificate must match.") var email: String?
     @Option(help: "The IP address the certificate must match.") var ip: String?
     @Option(help: "Validate at time T (RFC 3339; default now).") var at: String?
-    @Option(help: "none, crl, ocsp or crl-or-ocsp.") var revocation: String = "none"
+    @Option(help: "none, crl, ocsp or crl-or-ocsp (default: none for verify, crl-or-ocsp for verify-signature).") var revocation: String?
     @Option(help: "OCSP responder URL (overrides the certificates' AIA).") var ocspUrl: String?
     @Option(help: "A saved or stapled OCSP response (DER); repeatable.") var ocspResponse: [String] = []
     @Flag(help: "Fetch missing issuers from the certificates' AIA caIssuers URLs (http only, bounded).") var fetchIssuers = false
     @Option(help: "Require a policy mapped to low, substantial or high (or higher).") var minAssurance: String?
 
-    func request() throws -> ValidationRequest {
+    func request(defaultRevocation: RevocationMode = .none) throws -> ValidationRequest {
         var r = ValidationRequest()
         r.parameters.policies = policy
         for p in policy where p.split(separator: ".").count < 2 || !p.split(separator: ".").allSatisfy({ $0.allSatisfy(\.isNumber) }) {
@@ -36,12 +42,15 @@ struct TrustOptions: ParsableArguments {
         r.parameters.requireExplicitPolicy = requireExplicitPolicy
         r.parameters.inhibitPolicyMapping = inhibitPolicyMapping
         r.parameters.inhibitAnyPolicy = inhibitAnyPolicy
-        r.parameters.purpose = try Purpose(parsing: purpose)
+        let purposes = try purpose.map { try Purpose(parsing: $0) }
+        r.parameters.purpose = purposes.first ?? .any
+        r.parameters.morePurposes = Array(purposes.dropFirst())
+        try requirements(&r.parameters)
         r.parameters.hostname = hostname
         r.parameters.email = email
         r.parameters.ip = ip
         r.parameters.time = try at.map { try RFC3339.parse($0) }
-        r.revocation = try RevocationMode(parsing: revocation)
+        r.revocation = try revocation.map { try RevocationMode(parsing: $0) } ?? defaultRevocation
         r.ocspURL = ocspUrl
         r.ocspResponses = try ocspResponse.map { path in
             let bytes = try InputFile.read(path)
@@ -50,6 +59,28 @@ struct TrustOptions: ParsableArguments {
         r.fetchIssuers = fetchIssuers
         r.minimumAssurance = try minAssurance.map { try AssuranceLevel(parsing: $0) }
         return r
+    }
+
+    /// --eku, --key-usage, --max-chain-depth and --profile-checks.
+    private func requirements(_ p: inout PathParameters) throws {
+        p.requiredExtendedKeyUsages = try eku.map { name in
+            guard let oid = ExtendedKeyUsage.oid(name) else {
+                throw ETrustError.badInput("'\(name)' is neither an extended key usage name nor an OID", code: .invalidArgument)
+            }
+            return oid
+        }
+        p.requiredKeyUsage = Set(try keyUsage.map { name in
+            guard let bit = KeyUsageBit(name: name) else {
+                throw ETrustError.badInput("unknown key usage '\(name)' (\(KeyUsageBit.allCases.map(\.name).joined(separator: ", ")))",
+                                           code: .invalidArgument)
+            }
+            return bit
+        })
+        guard (0...32).contains(maxChainDepth) else {
+            throw ETrustError.badInput("--max-chain-depth must be between 0 and 32", code: .invalidArgument)
+        }
+        p.maxChainDepth = maxChainDepth
+        p.profileChecks = try profileChecks.map { try ProfileChecks(parsing: $0) }
     }
 
     /// Anchors, intermediates and CRLs read from their files (or the home's roots, or a verified
@@ -97,6 +128,10 @@ struct TrustOptions: ParsableArguments {
         }
         var intermediates: [Certificate] = []
         for path in intermediate { intermediates += try Certificate.all(bytes: try InputFile.read(path), what: path) }
+        // Inside a home, its subordinate CAs are candidate issuers too (the path builder tries them).
+        if let home, !noHomeIntermediates, let records = try? Authority(home: home, passphrase: { [] }).caRecords() {
+            intermediates += records.filter { $0.parent != nil }.map(\.certificate).filter { !intermediates.contains($0) }
+        }
         var crls: [CertificateRevocationList] = []
         for path in crl {
             let bytes = try InputFile.readLarge(path)

@@ -30,7 +30,7 @@ struct CMSInteropTests {
         #expect(print.stdout.contains("signingTime"), "\(print.stdout.prefix(400))")
         #expect(print.stdout.contains("A Issuing"), "the issuing CA is in the certificates")
         // And etrust verifies its own output.
-        var own = ["verify-signature", "--signature", sig, "--anchor", n.aRoot, "--json"]
+        var own = ["verify-signature", "--revocation", "none", "--signature", sig, "--anchor", n.aRoot, "--json"]
         if detached { own += ["--content", n.doc] }
         let mine = try TF.etrust(own)
         #expect(mine.status == 0, "\(mine.stdout) \(mine.stderr)")
@@ -47,18 +47,18 @@ struct CMSInteropTests {
         try TF.openssl(signArgs + ["-out", detached])
         try TF.openssl(signArgs + ["-nodetach", "-out", enveloping])
 
-        let d = try TF.etrust(["verify-signature", "--signature", detached, "--content", n.doc, "--anchor", n.aRoot, "--json"])
+        let d = try TF.etrust(["verify-signature", "--revocation", "none", "--signature", detached, "--content", n.doc, "--anchor", n.aRoot, "--json"])
         #expect(d.status == 0, "detached: \(d.stdout) \(d.stderr)")
         #expect((d.json?["signer"] as? String)?.contains("Kofi") == true, "\(d.stdout)")
         #expect((d.json?["signingTime"] as? String)?.isEmpty == false, "openssl adds signing-time: \(d.stdout)")
-        let e = try TF.etrust(["verify-signature", "--signature", enveloping, "--anchor", n.aRoot, "--json"])
+        let e = try TF.etrust(["verify-signature", "--revocation", "none", "--signature", enveloping, "--anchor", n.aRoot, "--json"])
         #expect(e.status == 0, "enveloping: \(e.stdout) \(e.stderr)")
 
         // One byte of the content changed.
         var content = try TF.bytes(n.doc)
         content[3] ^= 0x01
         try TF.write(content, work + "/changed.txt")
-        let changed = try TF.etrust(["verify-signature", "--signature", detached, "--content", work + "/changed.txt", "--anchor", n.aRoot, "--json"])
+        let changed = try TF.etrust(["verify-signature", "--revocation", "none", "--signature", detached, "--content", work + "/changed.txt", "--anchor", n.aRoot, "--json"])
         #expect(changed.status == 1, "changed content: \(changed.stdout) \(changed.stderr)")
         #expect(changed.json?["valid"] as? Bool == false)
 
@@ -68,7 +68,7 @@ struct CMSInteropTests {
             der[der.count - 3] ^= 0x01
             let bad = sig + ".bad"
             try TF.write(der, bad)
-            let r = try TF.etrust(["verify-signature", "--signature", bad, "--anchor", n.aRoot, "--json"] + extra)
+            let r = try TF.etrust(["verify-signature", "--revocation", "none", "--signature", bad, "--anchor", n.aRoot, "--json"] + extra)
             #expect(r.status == 1, "tampered \(sig): \(r.stdout) \(r.stderr)")
             #expect(r.json?["valid"] as? Bool == false, "\(r.stdout)")
             // openssl agrees.
@@ -78,7 +78,7 @@ struct CMSInteropTests {
         }
 
         // A detached signature without --content: a usage error.
-        let missing = try TF.etrust(["verify-signature", "--signature", detached, "--anchor", n.aRoot])
+        let missing = try TF.etrust(["verify-signature", "--revocation", "none", "--signature", detached, "--anchor", n.aRoot])
         #expect(missing.status == 2, "\(missing.stdout) \(missing.stderr)")
         #expect(missing.stderr.contains("--content"), "\(missing.stderr)")
     }
@@ -92,7 +92,7 @@ struct CMSInteropTests {
         var content = try TF.bytes(n.doc)
         content[content.count - 2] ^= 0x20
         try TF.write(content, work + "/changed.txt")
-        let r = try TF.etrust(["verify-signature", "--signature", work + "/d.p7s", "--content", work + "/changed.txt", "--anchor", n.aRoot])
+        let r = try TF.etrust(["verify-signature", "--revocation", "none", "--signature", work + "/d.p7s", "--content", work + "/changed.txt", "--anchor", n.aRoot])
         #expect(r.status == 1, "\(r.stdout) \(r.stderr)")
         let o = try TestSupport.openssl(["cms", "-verify", "-binary", "-inform", "DER", "-in", work + "/d.p7s", "-content", work + "/changed.txt",
                                          "-CAfile", n.aRoot, "-purpose", "any", "-out", "/dev/null"])

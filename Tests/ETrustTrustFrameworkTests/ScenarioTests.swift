@@ -15,7 +15,7 @@ struct ScenarioTests {
         let (list, signed) = try TF.signedList(n: n, work: work, homeB: homeB, level: "high")
         let verifyArgs = ["--trust-list", signed, "--trust-list-signer", n.bRoot, "--home", homeB]
 
-        let r = try TF.etrust(["verify-signature", "--signature", n.earlySignature, "--min-assurance", "high", "--json"] + verifyArgs)
+        let r = try TF.etrust(["verify-signature", "--revocation", "none", "--signature", n.earlySignature, "--min-assurance", "high", "--json"] + verifyArgs)
         #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
         let json = try #require(r.json, "\(r.stdout)")
         #expect(json["valid"] as? Bool == true)
@@ -28,7 +28,7 @@ struct ScenarioTests {
         #expect((json["policies"] as? [String])?.contains(Nations.qcpOID) == true, "\(json)")
 
         // The same signer is not trusted by B's home alone (no list, no cross-certificate).
-        let alone = try TF.etrust(["verify-signature", "--signature", n.earlySignature, "--home", homeB, "--json"])
+        let alone = try TF.etrust(["verify-signature", "--revocation", "none", "--signature", n.earlySignature, "--home", homeB, "--json"])
         #expect(alone.status == 1, "\(alone.stdout) \(alone.stderr)")
 
         // Withdraw A (now), re-sign the list. A signature made before the withdrawal stays valid;
@@ -37,10 +37,10 @@ struct ScenarioTests {
         try TF.ok(["trustlist", "withdraw", "--list", list, "--ca-cert", n.aRoot])
         try TF.ok(["trustlist", "sign", "--list", list, "--out", signed, "--home", homeB])
         try TF.ok(["sign", "--p12", n.citizenP12, "--p12-password-file", n.pass, "--in", n.doc, "--out", work + "/late.p7s"])
-        let late = try TF.etrust(["verify-signature", "--signature", work + "/late.p7s", "--min-assurance", "high", "--json"] + verifyArgs)
+        let late = try TF.etrust(["verify-signature", "--revocation", "none", "--signature", work + "/late.p7s", "--min-assurance", "high", "--json"] + verifyArgs)
         #expect(late.status == 1, "a signature made after the withdrawal: \(late.stdout) \(late.stderr)")
         #expect(late.json?["valid"] as? Bool != true)
-        let early = try TF.etrust(["verify-signature", "--signature", n.earlySignature, "--min-assurance", "high", "--json"] + verifyArgs)
+        let early = try TF.etrust(["verify-signature", "--revocation", "none", "--signature", n.earlySignature, "--min-assurance", "high", "--json"] + verifyArgs)
         #expect(early.status == 0, "a signature made before the withdrawal: \(early.stdout) \(early.stderr)")
         #expect(early.json?["level"] as? String == "high")
         let show = try TF.ok(["trustlist", "show", signed])
@@ -53,7 +53,7 @@ struct ScenarioTests {
         let (work, homeB) = try n.workWithHomeB("low")
         defer { try? FileManager.default.removeItem(atPath: work) }
         let (_, signed) = try TF.signedList(n: n, work: work, homeB: homeB, level: "low")
-        let base = ["verify-signature", "--signature", n.earlySignature, "--trust-list", signed, "--trust-list-signer", n.bRoot, "--json"]
+        let base = ["verify-signature", "--revocation", "none", "--signature", n.earlySignature, "--trust-list", signed, "--trust-list-signer", n.bRoot, "--json"]
         let high = try TF.etrust(base + ["--min-assurance", "high"])
         #expect(high.status == 1, "\(high.stdout) \(high.stderr)")
         #expect(high.json?["errorCode"] as? String == "assurance_too_low", "\(high.stdout)")
@@ -75,7 +75,7 @@ struct ScenarioTests {
         try TF.crossCertify(n: n, homeB: homeB, out: cross, ["--policy-mapping", "\(Nations.bOID)=\(Nations.qcpOID)"])
         let signature = work + "/doc.p7s"
         try TF.citizenSigns(n: n, out: signature)
-        let base = ["verify-signature", "--signature", signature, "--anchor", n.bRoot, "--intermediate", cross,
+        let base = ["verify-signature", "--revocation", "none", "--signature", signature, "--anchor", n.bRoot, "--intermediate", cross,
                     "--intermediate", n.aIssuing, "--json"]
         let r = try TF.etrust(base + ["--policy", Nations.bOID, "--require-explicit-policy"])
         #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
@@ -92,11 +92,11 @@ struct ScenarioTests {
         #expect(inhibited.status == 1, "\(inhibited.stdout) \(inhibited.stderr)")
         #expect(inhibited.json?["errorCode"] as? String == "no_explicit_policy", "\(inhibited.stdout)")
         // Without B's cross-certificate, B's root alone does not reach A's citizen.
-        let without = try TF.etrust(["verify-signature", "--signature", signature, "--anchor", n.bRoot, "--json"])
+        let without = try TF.etrust(["verify-signature", "--revocation", "none", "--signature", signature, "--anchor", n.bRoot, "--json"])
         #expect(without.status == 1, "\(without.stdout)")
         // A signature made before the cross-certificate existed is judged at its signing time,
         // when B did not yet recognise A: refused.
-        let before = try TF.etrust(["verify-signature", "--signature", n.earlySignature, "--anchor", n.bRoot, "--intermediate", cross,
+        let before = try TF.etrust(["verify-signature", "--revocation", "none", "--signature", n.earlySignature, "--anchor", n.bRoot, "--intermediate", cross,
                                     "--intermediate", n.aIssuing, "--json"])
         #expect(before.status == 1, "\(before.stdout)")
     }
@@ -112,7 +112,7 @@ struct ScenarioTests {
         let signature = work + "/doc.p7s"
         try TF.citizenSigns(n: n, out: signature)
         func verify(_ cross: String) throws -> TestSupport.Result {
-            try TF.etrust(["verify-signature", "--signature", signature, "--anchor", n.bRoot, "--intermediate", cross,
+            try TF.etrust(["verify-signature", "--revocation", "none", "--signature", signature, "--anchor", n.bRoot, "--intermediate", cross,
                            "--intermediate", n.aIssuing, "--policy", Nations.bOID, "--require-explicit-policy", "--json"])
         }
         let refused = try verify(ghOnly)
@@ -132,7 +132,7 @@ struct ScenarioTests {
                                                              "--inhibit-policy-mapping", "0", "--require-explicit-policy", "0"])
         let signature = work + "/doc.p7s"
         try TF.citizenSigns(n: n, out: signature)
-        let r = try TF.etrust(["verify-signature", "--signature", signature, "--anchor", n.bRoot, "--intermediate", cross,
+        let r = try TF.etrust(["verify-signature", "--revocation", "none", "--signature", signature, "--anchor", n.bRoot, "--intermediate", cross,
                                "--intermediate", n.aIssuing, "--policy", Nations.bOID, "--json"])
         #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
         #expect((r.json?["policies"] as? [String])?.contains(Nations.bOID) == true, "\(r.stdout)")
@@ -190,12 +190,12 @@ struct ScenarioTests {
         try TF.ok(["trustlist", "add", "--list", list, "--ca-cert", n.bRoot, "--country", "GH", "--level", "low", "--policy", Nations.qcpOID])
         try TF.ok(["trustlist", "sign", "--list", list, "--out", signed, "--home", homeB])
         let trust = ["--trust-list", signed, "--trust-list-signer", n.bRoot, "--json"]
-        let a = try TF.etrust(["verify-signature", "--signature", n.earlySignature, "--min-assurance", "high"] + trust)
+        let a = try TF.etrust(["verify-signature", "--revocation", "none", "--signature", n.earlySignature, "--min-assurance", "high"] + trust)
         #expect(a.status == 0 && a.json?["level"] as? String == "high", "A is listed at high: \(a.stdout) \(a.stderr)")
-        let b = try TF.etrust(["verify-signature", "--signature", work + "/ama.p7s"] + trust)
+        let b = try TF.etrust(["verify-signature", "--revocation", "none", "--signature", work + "/ama.p7s"] + trust)
         #expect(b.status == 0, "\(b.stdout) \(b.stderr)")
         #expect(b.json?["level"] as? String == "low", "B is listed at low only: \(b.stdout)")
-        let bHigh = try TF.etrust(["verify-signature", "--signature", work + "/ama.p7s", "--min-assurance", "high"] + trust)
+        let bHigh = try TF.etrust(["verify-signature", "--revocation", "none", "--signature", work + "/ama.p7s", "--min-assurance", "high"] + trust)
         #expect(bHigh.status == 1, "B is listed at low only: \(bHigh.stdout)")
         #expect(bHigh.json?["errorCode"] as? String == "assurance_too_low", "\(bHigh.stdout)")
     }
@@ -210,7 +210,7 @@ struct ScenarioTests {
         try TF.ok(["trustlist", "sign", "--list", list, "--out", work + "/list.signed", "--home", homeB])
         try TF.ok(["sign", "--cert", homeB + "/certs/root-trust-list.pem", "--key", homeB + "/keys/root-trust-list.key.pem",
                    "--in", n.doc, "--out", work + "/tsl.p7s"])
-        let r = try TF.etrust(["verify-signature", "--signature", work + "/tsl.p7s", "--anchor", n.bRoot, "--json"])
+        let r = try TF.etrust(["verify-signature", "--revocation", "none", "--signature", work + "/tsl.p7s", "--anchor", n.bRoot, "--json"])
         #expect(r.status == 1, "\(r.stdout) \(r.stderr)")
         #expect((r.json?["reason"] as? String)?.contains("document signing") == true, "\(r.stdout)")
         // The same certificate is a valid certificate as such (purpose any).

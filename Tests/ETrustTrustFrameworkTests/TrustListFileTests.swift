@@ -56,7 +56,7 @@ struct TrustListFileTests {
         #expect(broken.status == 1, "\(broken.stdout) \(broken.stderr)")
         #expect(broken.json?["valid"] as? Bool == false)
         // ... and is no source of anchors for verify-signature.
-        let vs = try TF.etrust(["verify-signature", "--signature", n.earlySignature, "--trust-list", work + "/edited.signed",
+        let vs = try TF.etrust(["verify-signature", "--revocation", "none", "--signature", n.earlySignature, "--trust-list", work + "/edited.signed",
                                 "--trust-list-signer", n.bRoot])
         #expect(vs.status == 1, "\(vs.stdout) \(vs.stderr)")
 
@@ -112,7 +112,7 @@ struct TrustListFileTests {
         let r = try TF.etrust(["trustlist", "verify", work + "/crafted-auth.signed", "--signer-cert", n.bIssuing, "--json"])
         #expect(r.status == 1, "\(r.stdout) \(r.stderr)")
         #expect((r.json?["reason"] as? String)?.contains("not authorized") == true, "\(r.stdout)")
-        let vs = try TF.etrust(["verify-signature", "--signature", n.earlySignature, "--trust-list", work + "/crafted-auth.signed",
+        let vs = try TF.etrust(["verify-signature", "--revocation", "none", "--signature", n.earlySignature, "--trust-list", work + "/crafted-auth.signed",
                                 "--trust-list-signer", n.bIssuing])
         #expect(vs.status == 1, "\(vs.stdout) \(vs.stderr)")
 
@@ -140,7 +140,7 @@ struct TrustListFileTests {
         let r = try TF.etrust(["trustlist", "verify", work + "/list.signed", "--signer-cert", n.bRoot])
         #expect(r.status == 1, "\(r.stdout) \(r.stderr)")
         #expect((r.stdout + r.stderr).contains("nextUpdate"), "\(r.stdout) \(r.stderr)")
-        let vs = try TF.etrust(["verify-signature", "--signature", n.earlySignature, "--trust-list", work + "/list.signed",
+        let vs = try TF.etrust(["verify-signature", "--revocation", "none", "--signature", n.earlySignature, "--trust-list", work + "/list.signed",
                                 "--trust-list-signer", n.bRoot])
         #expect(vs.status == 1, "\(vs.stdout) \(vs.stderr)")
     }

@@ -45,7 +45,7 @@ struct OwnCANetworkTests {
         let ok = try OwnCA.verify(p.leaf, ["--home", p.home, "--intermediate", p.issuing, "--revocation", "none"], in: p.work)
         #expect(ok.status == 0, "\(ok)")
         // The issuer is only at its AIA URL: not fetched without --fetch-issuers.
-        let noIssuer = try OwnCA.verify(p.leaf, ["--home", p.home, "--revocation", "none"], in: p.work)
+        let noIssuer = try OwnCA.verify(p.leaf, ["--home", p.home, "--no-home-intermediates", "--revocation", "none"], in: p.work)
         #expect(noIssuer.errorCode == "unable_to_get_issuer_cert_locally", "\(noIssuer)")
         // The CRL is only at its CDP URL (and the delta at freshestCRL): not fetched.
         let noCRL = try OwnCA.verify(p.leaf, ["--home", p.home, "--intermediate", p.issuing, "--revocation", "crl"], in: p.work)
@@ -63,7 +63,7 @@ struct OwnCANetworkTests {
     func fetchIssuers() throws {
         let p = try Self.build("ownca-net-aia")
         defer { p.server.stop(); try? FileManager.default.removeItem(atPath: p.dir) }
-        let v = try OwnCA.verify(p.leaf, ["--home", p.home, "--fetch-issuers"], in: p.work)
+        let v = try OwnCA.verify(p.leaf, ["--home", p.home, "--no-home-intermediates", "--fetch-issuers"], in: p.work)
         #expect(v.status == 0, "\(v)")
         #expect(v.path == ["CN=Afi Network,C=TG", OwnCA.issuingSubject, OwnCA.rootSubject])
         #expect(v.assurance == "substantial")
@@ -73,7 +73,7 @@ struct OwnCANetworkTests {
         #expect(given.status == 0, "\(given)")
         #expect(p.server.requests == ["GET /ca/issuing.crt"], "\(p.server.requests)")
         // With CRL checking on the fetched path: the CRL is still never fetched.
-        let crl = try OwnCA.verify(p.leaf, ["--home", p.home, "--fetch-issuers", "--revocation", "crl"], in: p.work)
+        let crl = try OwnCA.verify(p.leaf, ["--home", p.home, "--no-home-intermediates", "--fetch-issuers", "--revocation", "crl"], in: p.work)
         #expect(crl.errorCode == "unable_to_get_crl", "\(crl)")
         #expect(p.server.requests.allSatisfy { $0 == "GET /ca/issuing.crt" }, "\(p.server.requests)")
     }
@@ -84,17 +84,17 @@ struct OwnCANetworkTests {
         defer { p.server.stop(); try? FileManager.default.removeItem(atPath: p.dir) }
         let published = p.home + "/pub/ca/issuing.crt"
         try FileManager.default.removeItem(atPath: published)
-        let missing = try OwnCA.verify(p.leaf, ["--home", p.home, "--fetch-issuers"], in: p.work)
+        let missing = try OwnCA.verify(p.leaf, ["--home", p.home, "--no-home-intermediates", "--fetch-issuers"], in: p.work)
         #expect(missing.valid == false, "\(missing)")
         #expect(missing.errorCode == "unable_to_get_issuer_cert_locally", "\(missing)")
         try Data("garbage".utf8).write(to: URL(fileURLWithPath: published))
-        let garbage = try OwnCA.verify(p.leaf, ["--home", p.home, "--fetch-issuers"], in: p.work)
+        let garbage = try OwnCA.verify(p.leaf, ["--home", p.home, "--no-home-intermediates", "--fetch-issuers"], in: p.work)
         #expect(garbage.valid == false, "\(garbage)")
         // A certificate that is not the issuer (the root, published under the issuer's name).
         try FileManager.default.copyItem(atPath: p.home + "/pub/ca/root.crt", toPath: published + ".tmp")
         try FileManager.default.removeItem(atPath: published)
         try FileManager.default.moveItem(atPath: published + ".tmp", toPath: published)
-        let wrong = try OwnCA.verify(p.leaf, ["--home", p.home, "--fetch-issuers"], in: p.work)
+        let wrong = try OwnCA.verify(p.leaf, ["--home", p.home, "--no-home-intermediates", "--fetch-issuers"], in: p.work)
         #expect(wrong.valid == false, "\(wrong)")
         #expect(p.server.requests.count == 3 && p.server.requests.allSatisfy { $0 == "GET /ca/issuing.crt" }, "\(p.server.requests)")
     }

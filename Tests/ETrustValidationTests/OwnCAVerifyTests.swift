@@ -71,11 +71,14 @@ struct OwnCAVerifyTests {
         #expect(m.errorCode == "assurance_too_low")
     }
 
-    @Test("without the intermediate: unable_to_get_issuer_cert_locally (the home's sub-CAs are not used implicitly)")
-    func missingIntermediate() throws {
+    @Test("inside a home the home's sub-CAs are candidate issuers; --no-home-intermediates: unable_to_get_issuer_cert_locally")
+    func homeIntermediates() throws {
         let v = try OwnCA.verify(pki.auth.path, ["--home", pki.home], in: pki.work)
-        #expect(v.status == 1)
-        #expect(v.errorCode == "unable_to_get_issuer_cert_locally")
+        #expect(v.valid == true, "\(v)")
+        #expect(v.path.count == 3)
+        let without = try OwnCA.verify(pki.auth.path, ["--home", pki.home, "--no-home-intermediates"], in: pki.work)
+        #expect(without.status == 1)
+        #expect(without.errorCode == "unable_to_get_issuer_cert_locally")
     }
 
     // MARK: 2. Revocation by CRL

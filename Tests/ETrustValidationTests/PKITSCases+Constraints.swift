@@ -151,16 +151,10 @@ extension PKITSCases {
     /// fails now (the JSON errorCode, or "exit N" when it prints no verdict); the test checks that
     /// each still fails that way, so that a fix shows up as an out-of-date entry here.
     ///
-    /// For comparison, `openssl verify -crl_check_all -extended_crl -use_deltas -policy_check`
-    /// (OpenSSL 3.0, CRLs given with -CRLfile) on the same table fails only 4.1.5 and 4.14.30.
-    static let knownFailures: [String: String] = [
-        // etrust now parses DSA signature algorithms and negative serial numbers, and gives every
-        // CRL to OpenSSL directly (X509_STORE_CTX_set0_crls), so 4.1.4, 4.1.6, 4.4.14, 4.4.15,
-        // 4.14.24, 4.14.25, 4.14.28, 4.14.29 and 4.14.33 pass. Two OpenSSL 3.0 limitations remain:
-        "4.1.5": "unable_to_get_issuer_cert_locally: OpenSSL 3.0 cannot decode a DSA public key whose domain "
-            + "parameters are inherited from the issuer's key (X509_PUBKEY_get0: decode error), so it cannot match "
-            + "DSAParametersInheritedCACert as the issuer; needs the key completed with the issuing CA's p, q, g in Swift",
-        "4.14.30": "crl_path_validation_error: the cRLIssuer's own certificate is covered only by the indirect CRL it signs "
-            + "itself, which OpenSSL 3.0's CRL-issuer path check does not accept; needs the CRL issuer's path validated in Swift",
-    ]
+    /// None: `openssl verify -crl_check_all -extended_crl -use_deltas -policy_check` (OpenSSL 3.0)
+    /// fails 4.1.5 and 4.14.30, which etrust completes in Swift: DSA parameter inheritance
+    /// (DSAInheritance) and the CRL issuer whose certificate only its own indirect CRL covers
+    /// (Leniency).
+    static let knownFailures: [String: String] = [:]
 }
+

@@ -63,7 +63,10 @@ struct PKITSOutcome {
 
 @Suite("NIST PKITS conformance of etrust verify")
 struct PKITSTests {
-    static func run(_ c: PKITSCase, dir: String) throws -> PKITSOutcome {
+    /// PKITS tests the path validation algorithm of RFC 5280 section 6, so it runs with
+    /// `--profile-checks none` (its certificates break MUSTs of section 4 that the default
+    /// profile layer enforces: see `strictProfile`).
+    static func run(_ c: PKITSCase, dir: String, profileChecks: String = "none") throws -> PKITSOutcome {
         var args = ["verify", PKITSData.cert(dir, c.endEntity), "--anchor", PKITSData.cert(dir, "TrustAnchorRootCertificate")]
         for i in c.intermediates { args += ["--intermediate", PKITSData.cert(dir, i)] }
         for crl in ["TrustAnchorRootCRL"] + c.crls { args += ["--crl", PKITSData.crl(dir, crl)] }
@@ -71,7 +74,7 @@ struct PKITSTests {
         if c.explicitPolicy { args.append("--require-explicit-policy") }
         if c.policyMappingInhibit { args.append("--inhibit-policy-mapping") }
         if c.anyPolicyInhibit { args.append("--inhibit-any-policy") }
-        args += ["--revocation", "crl", "--at", PKITSData.time, "--json"]
+        args += ["--revocation", "crl", "--at", PKITSData.time, "--profile-checks", profileChecks, "--json"]
         let r = try TestSupport.etrust(args, passphrase: nil)
         let json = r.json
         return PKITSOutcome(status: r.status, valid: json?["valid"] as? Bool, errorCode: json?["errorCode"] as? String ?? "exit \(r.status)",
@@ -95,6 +98,32 @@ struct PKITSTests {
         } else {
             #expect(problem == nil, "PKITS \(c.testDescription): \(problem ?? "")")
         }
+    }
+
+    @Test("every PKITS row passes: no known failures left")
+    func noKnownFailures() {
+        #expect(PKITSCases.knownFailures.isEmpty)
+        #expect(PKITSCases.all.count == 247)
+    }
+
+    /// Under the default `rfc5280` profile layer, the PKITS paths whose CA certificates break
+    /// section 4 (a non-critical basicConstraints in 4.6.4, non-critical policyConstraints in
+    /// the policy tests) are refused for exactly that, and nothing PKITS calls invalid turns valid.
+    @Test("PKITS under the rfc5280 profile layer: refused only for section 4 violations of its certificates")
+    func strictProfile() throws {
+        let dir = try PKITSData.directory.get()
+        var refused: [String: String] = [:]
+        for c in PKITSCases.all {
+            let o = try Self.run(c, dir: dir, profileChecks: "rfc5280")
+            if c.expected == .invalid {
+                #expect(o.valid == false, "\(c.testDescription) turned valid under the profile layer")
+            } else if o.valid != true {
+                refused[c.id] = o.errorCode
+            }
+        }
+        #expect(refused["4.6.4"] == "ca_bcons_not_critical")
+        #expect(refused["4.8.6-1"] == "invalid_policy_extension")
+        #expect(Set(refused.values).isSubset(of: ["ca_bcons_not_critical", "invalid_policy_extension"]), "\(refused)")
     }
 
     @Test("the PKITS table covers every end-entity certificate and names only files that exist")

@@ -73,6 +73,13 @@ package enum X509Purpose: Sendable {
 /// X509_V_ERR_* values the validation layer names, and OpenSSL's text for any of them.
 package enum X509VerifyError {
     package static let unableToGetCRL = Int32(X509_V_ERR_UNABLE_TO_GET_CRL)
+    package static let unableToGetIssuer = Int32(X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT)
+    package static let unableToGetIssuerLocally = Int32(X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY)
+    package static let certificateSignatureFailure = Int32(X509_V_ERR_CERT_SIGNATURE_FAILURE)
+    package static let certificateHasExpired = Int32(X509_V_ERR_CERT_HAS_EXPIRED)
+    package static let crlHasExpired = Int32(X509_V_ERR_CRL_HAS_EXPIRED)
+    package static let crlPathValidationError = Int32(X509_V_ERR_CRL_PATH_VALIDATION_ERROR)
+    package static let chainTooLong = Int32(X509_V_ERR_CERT_CHAIN_TOO_LONG)
     package static let invalidPurpose = Int32(X509_V_ERR_INVALID_PURPOSE)
     package static func text(_ code: Int32) -> String { String(cString: X509_verify_cert_error_string(Int(code))) }
 }
@@ -104,17 +111,56 @@ package struct X509VerifyOutcome: Sendable {
     package var depth: Int
 }
 
-/// Per-validation state the verify callback reads (through the store context's ex_data).
-private final class CallbackState {
-    let decide: (Int32, Int) -> Bool
-    init(_ decide: @escaping (Int32, Int) -> Bool) { self.decide = decide }
+/// One error X509_verify_cert reports to the verify callback, with the facts the validation layer
+/// needs to decide whether to let it pass.
+package struct X509VerifyEvent: Sendable {
+    package var error: Int32
+    package var depth: Int
+    /// certificate_has_expired / crl_has_expired where notAfter / nextUpdate is the verification
+    /// time itself, to the second (OpenSSL counts that instant as expired; RFC 5280 4.1.2.5 and
+    /// 6.3.3 (a)(2) do not).
+    package var endsExactlyAtVerificationTime: Bool
+    /// Reported inside OpenSSL's own path validation of a CRL issuer (a nested context).
+    package var inCRLIssuerPath: Bool
+    /// crl_path_validation_error in a CRL issuer's path where the CRL being checked was signed by
+    /// the very certificate whose path is being validated (OpenSSL refuses the recursion).
+    package var crlSignedByCertificateUnderValidation: Bool
 }
 
-/// The verify callback: on an error, asks the validation layer whether to let it pass.
+/// Per-validation state the verify callback reads (through the store context's ex_data).
+private final class CallbackState {
+    let decide: (X509VerifyEvent) -> Bool
+    init(_ decide: @escaping (X509VerifyEvent) -> Bool) { self.decide = decide }
+}
+
+/// The verify callback: on an error, asks the validation layer whether to let it pass. Nested
+/// contexts (OpenSSL's CRL issuer path validation) ask their parent's state.
 private let verifyCallback: @convention(c) (Int32, OpaquePointer?) -> Int32 = { ok, ctx in
-    guard ok == 0, let ctx, let raw = X509_STORE_CTX_get_ex_data(ctx, 0) else { return ok }
+    guard ok == 0, let ctx else { return ok }
+    let parent = X509_STORE_CTX_get0_parent_ctx(ctx)
+    guard let raw = X509_STORE_CTX_get_ex_data(ctx, 0) ?? parent.flatMap({ X509_STORE_CTX_get_ex_data($0, 0) }) else { return ok }
     let state = Unmanaged<CallbackState>.fromOpaque(raw).takeUnretainedValue()
-    return state.decide(X509_STORE_CTX_get_error(ctx), Int(X509_STORE_CTX_get_error_depth(ctx))) ? 1 : ok
+    return state.decide(verifyEvent(ctx, nested: parent != nil)) ? 1 : ok
+}
+
+private func verifyEvent(_ ctx: OpaquePointer, nested: Bool) -> X509VerifyEvent {
+    let error = X509_STORE_CTX_get_error(ctx)
+    let param = X509_STORE_CTX_get0_param(ctx)
+    let now: time_t = (X509_VERIFY_PARAM_get_flags(param) & UInt(X509_V_FLAG_USE_CHECK_TIME)) != 0
+        ? X509_VERIFY_PARAM_get_time(param) : time(nil)
+    var exact = false
+    if error == X509_V_ERR_CERT_HAS_EXPIRED, let cert = X509_STORE_CTX_get_current_cert(ctx), let end = X509_get0_notAfter(cert) {
+        exact = ASN1_TIME_cmp_time_t(end, now) == 0
+    } else if error == X509_V_ERR_CRL_HAS_EXPIRED, let crl = X509_STORE_CTX_get0_current_crl(ctx), let end = X509_CRL_get0_nextUpdate(crl) {
+        exact = ASN1_TIME_cmp_time_t(end, now) == 0
+    }
+    var selfSigned = false
+    if nested, error == X509_V_ERR_CRL_PATH_VALIDATION_ERROR, let issuer = X509_STORE_CTX_get0_current_issuer(ctx),
+       let target = X509_STORE_CTX_get0_cert(ctx) {
+        selfSigned = X509_cmp(issuer, target) == 0
+    }
+    return X509VerifyEvent(error: error, depth: Int(X509_STORE_CTX_get_error_depth(ctx)), endsExactlyAtVerificationTime: exact,
+                           inCRLIssuerPath: nested, crlSignedByCertificateUnderValidation: selfSigned)
 }
 
 /// Owns an X509_STORE_CTX for one validation of `leaf` (X509_STORE_CTX_free on deinit). It keeps
@@ -125,6 +171,7 @@ package final class OpenSSLVerifyContext {
     private let untrusted: OpenSSLCertificateStack
     private let leaf: OpenSSLCertificate
     private var policies: OpenSSLPolicySet?
+    private var trusted: OpenSSLCertificateStack?
 
     package init(store: OpenSSLTrustStore, leaf: Certificate, untrusted: OpenSSLCertificateStack) throws {
         clearOpenSSLErrors()
@@ -167,6 +214,29 @@ package final class OpenSSLVerifyContext {
     }
 
     package func setHost(_ host: String) { X509_VERIFY_PARAM_set1_host(X509_STORE_CTX_get0_param(ctx), host, 0) }
+
+    /// The host matched against dNSName SANs only (never the subject's CN), with wildcards only as
+    /// a whole left-most label.
+    package func setHostSANOnly(_ host: String) {
+        let param = X509_STORE_CTX_get0_param(ctx)
+        X509_VERIFY_PARAM_set_hostflags(param, UInt32(X509_CHECK_FLAG_NEVER_CHECK_SUBJECT | X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS))
+        X509_VERIFY_PARAM_set1_host(param, host, 0)
+    }
+
+    /// The IP address as its 4 or 16 octets (compared byte for byte with iPAddress SANs).
+    package func setIP(octets: [UInt8]) {
+        _ = octets.withUnsafeBufferPointer { X509_VERIFY_PARAM_set1_ip(X509_STORE_CTX_get0_param(ctx), $0.baseAddress, $0.count) }
+    }
+
+    /// At most `n` intermediate certificates between the leaf and the trust anchor.
+    package func setDepth(_ n: Int) { X509_VERIFY_PARAM_set_depth(X509_STORE_CTX_get0_param(ctx), Int32(n)) }
+
+    /// Trust only `anchors` for this validation instead of the store's certificates
+    /// (X509_STORE_CTX_set0_trusted_stack; kept alive with the context). CRLs still come from the store.
+    package func trustOnly(_ anchors: OpenSSLCertificateStack) {
+        trusted = anchors
+        anchors.withUnsafeStackPointer { X509_STORE_CTX_set0_trusted_stack(ctx, $0) }
+    }
     package func setEmail(_ email: String) { X509_VERIFY_PARAM_set1_email(X509_STORE_CTX_get0_param(ctx), email, 0) }
 
     /// False when `ip` is not an IP address.
@@ -177,7 +247,7 @@ package final class OpenSSLVerifyContext {
 
     /// X509_verify_cert. On each error OpenSSL reports, `letPass(error, depth)` decides whether
     /// validation carries on (the verify callback); the queue is left empty.
-    package func verify(letPass: @escaping (Int32, Int) -> Bool) -> X509VerifyOutcome {
+    package func verify(letPass: @escaping (X509VerifyEvent) -> Bool) -> X509VerifyOutcome {
         let unmanaged = Unmanaged.passRetained(CallbackState(letPass))
         defer { unmanaged.release() }
         X509_STORE_CTX_set_ex_data(ctx, 0, unmanaged.toOpaque())
