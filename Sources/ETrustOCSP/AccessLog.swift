@@ -77,8 +77,13 @@ public final class LogWriter: Sendable {
         write { buffer, _ in buffer.append(contentsOf: line.utf8) }
     }
 
-    /// Writes what is buffered now.
+    /// Writes what is buffered now (one flush at a time: the writer thread and an urgent message).
     public func flush() {
+        flushing.withLock { flushShards() }
+    }
+    private let flushing = NIOLock()
+
+    private func flushShards() {
         for shard in shards {
             let bytes = shard.withLockedValue { s -> [UInt8] in
                 let out = s.bytes
@@ -193,8 +198,11 @@ public struct ResponderLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
+    /// Messages at warning and above are written at once (they are rare, and must not be lost
+    /// to a crash); others, like access lines, within the writer's interval.
     public func log(level: Logger.Level, message: Logger.Message, metadata extra: Logger.Metadata?, source: String,
                     file: String, function: String, line: UInt) {
+        defer { if level >= .warning { writer.flush() } }
         let all = metadata.merging(extra ?? [:]) { $1 }
         switch format {
         case .text:
