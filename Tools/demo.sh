@@ -111,9 +111,13 @@ curl -s "http://127.0.0.1:$port/metrics" | grep -E '^etrust_(ocsp_requests_total
 kill $ocspd_pid; wait $ocspd_pid 2>/dev/null || true
 trap - EXIT
 
-say "9. The audit log: every act above, in a Merkle tree with signed checkpoints"
+say "9. The audit log: every act above, in a Merkle tree with signed checkpoints; what an auditor reads"
 "$etrust" audit report --home "$home"
 "$etrust" audit verify --home "$home"
+"$etrust" ca tree --home "$home"
+"$etrust" audit report --home "$home" --format html --out "$home/audit-report.html"
+"$etrust" ca tree --home "$home" --format svg --out "$home/ca-tree.svg"
+echo "open $home/audit-report.html and $home/ca-tree.svg in a browser (self-contained, no network)"
 
 if [ "$update_certs" = yes ]; then
   cp "$home/certs/root.pem" Certs/demo-root.pem
