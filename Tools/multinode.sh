@@ -32,6 +32,7 @@ cleanup() {
   [ -n "${KEEP:-}" ] && echo "work folder kept: $work" || rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM   # the EXIT trap then cleans up
 failures=0
 check() {   # check DESCRIPTION COMMAND...: prints PASS/FAIL
   if "${@:2}"; then echo "PASS $1"; else echo "FAIL $1"; failures=$((failures + 1)); fi
@@ -39,7 +40,7 @@ check() {   # check DESCRIPTION COMMAND...: prints PASS/FAIL
 
 pg_start
 export ETRUST_PASSPHRASE=multinode-demo ETRUST_SIGNER_PASSPHRASE=multinode-responder
-sql() { PGPASSWORD=$ETRUST_DB_PASSWORD "$PG_BIN/psql" -X -q -tA -h 127.0.0.1 -p "$PG_PORT" -U etrust -d "${DB:-etrust}" -c "$1"; }
+sql() { PGPASSWORD=$ETRUST_DB_PASSWORD "$(command -v psql || echo "$PG_BIN/psql")" -X -q -tA -h 127.0.0.1 -p "$PG_PORT" -U etrust -d "${DB:-etrust}" -c "$1"; }
 DB=postgres sql "CREATE DATABASE etrust"
 url="postgres://etrust@127.0.0.1:$PG_PORT/etrust"
 et() { "$bin/etrust" "$@"; }
@@ -133,7 +134,7 @@ load() {
   for w in 0 1 2 3; do check "issuer $w exited 0" test "$(cat "$work/w$w.status")" = 0; done
   check "the revoker saw no failure" test ! -s "$work/revoker.log"
   local expected=$((4 * count + 100))
-  check "$expected distinct serials" test "$(sql "SELECT count(DISTINCT serial) FROM certificates WHERE ca_id = (SELECT id FROM cas WHERE name = 'issuing')")" = "$expected"
+  check "$expected distinct serials" test "$(sql "SELECT count(DISTINCT serial) FROM certificates WHERE profile = 'citizen-authentication'")" = "$expected"
   check "every certificate has its issue event" test "$(sql "SELECT count(*) FROM certificates c WHERE c.ca_id = (SELECT id FROM cas WHERE name = 'issuing') AND NOT EXISTS (SELECT 1 FROM events e WHERE e.type = 'issue' AND e.serial = c.serial)")" = 0
   check "every issue event has its certificate" test "$(sql "SELECT count(*) FROM events e WHERE e.type = 'issue' AND e.ca = 'issuing' AND NOT EXISTS (SELECT 1 FROM certificates c WHERE c.serial = e.serial)")" = 0
   check "100 revoked" test "$(sql "SELECT count(*) FROM certificates WHERE status = 'revoked'")" = 100
@@ -160,7 +161,7 @@ fault() {
   issue_batch "$work/host-a" "$work/big.csv" "$work/big" >"$work/big.out" 2>"$work/big.err" &
   local batch_pid=$!
   for _ in $(seq 600); do
-    [ "$(sql "SELECT count(*) FROM certificates" 2>/dev/null || echo 0)" -gt 60 ] && break
+    [ "$(sql "SELECT count(*) FROM certificates WHERE profile = 'citizen-authentication'" 2>/dev/null || echo 0)" -gt 60 ] && break
     sleep 0.05
   done
   pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate stop >/dev/null
@@ -173,16 +174,17 @@ fault() {
   echo "   /readyz with the database down: $(curl -s "http://127.0.0.1:$port_b/readyz")"
   pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
     -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PG_DIR" start >/dev/null
-  local issued=$(sql "SELECT count(*) FROM certificates WHERE ca_id = (SELECT id FROM cas WHERE name = 'issuing')")
+  local issued=$(sql "SELECT count(*) FROM certificates WHERE profile = 'citizen-authentication'")
   echo "   after restart: $issued certificates of the issuing CA in the database"
   check "no certificate without its event" test "$(sql "SELECT count(*) FROM certificates c WHERE c.ca_id = (SELECT id FROM cas WHERE name = 'issuing') AND NOT EXISTS (SELECT 1 FROM events e WHERE e.type = 'issue' AND e.serial = c.serial)")" = 0
   check "no event without its certificate" test "$(sql "SELECT count(*) FROM events e WHERE e.type = 'issue' AND NOT EXISTS (SELECT 1 FROM certificates c WHERE c.serial = e.serial)")" = 0
-  check "audit verify after the restart" et audit verify --home "$work/host-a"
   local rest=$((count + 1 - issued))
   batch rest "$rest"
   check "the rest of the batch ($rest) issues" issue_batch "$work/host-a" "$work/rest.csv" "$work/rest"
-  check "$((count + 1)) certificates in all" test "$(sql "SELECT count(*) FROM certificates WHERE ca_id = (SELECT id FROM cas WHERE name = 'issuing')")" = $((count + 1))
-  check "audit verify at the end" et audit verify --home "$work/host-a"
+  check "$((count + 1)) certificates in all" test "$(sql "SELECT count(*) FROM certificates WHERE profile = 'citizen-authentication'")" = $((count + 1))
+  # The failed batch could not sign a checkpoint over what it committed (the database was down);
+  # the next command that changes the home signs one covering it.
+  check "audit verify after the rest" et audit verify --home "$work/host-a"
 }
 
 case "$mode" in

@@ -43,6 +43,7 @@ export ETRUST_BIN="$(swift build --show-bin-path)/etrust"
 # A private PostgreSQL for the store tests on both engines, stopped however the run ends.
 . "$root/Tools/postgres.sh"
 trap pg_stop EXIT
+trap 'exit 130' INT TERM   # the EXIT trap then stops the cluster
 pg_start
 
 echo "== testing"

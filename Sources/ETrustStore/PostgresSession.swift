@@ -75,8 +75,20 @@ final class PostgresSession {
         defer { lock.unlock() }
         lastSQLState = nil
         let query = PostgresQuery(unsafeSQL: PostgresSession.numbered(sql), binds: PostgresSession.bindings(args))
-        do { return try connection.query(query, logger: logger).wait() } catch { throw failure(error, doing: sql) }
+        do { return try wait(connection.query(query, logger: logger)) } catch { throw failure(error, doing: sql) }
     }
+
+    /// Waits for a query, or for the connection to close: postgres-nio never completes a query
+    /// written to a connection the server has already dropped, and a store must fail (exit 3),
+    /// not hang, when PostgreSQL goes away.
+    private func wait<T: Sendable>(_ future: EventLoopFuture<T>) throws -> T {
+        let promise = future.eventLoop.makePromise(of: T.self)
+        future.cascade(to: promise)
+        connection.closeFuture.whenComplete { _ in promise.fail(ConnectionLost()) }   // ignored once the query is done
+        return try promise.futureResult.wait()
+    }
+
+    struct ConnectionLost: Error {}
 
     /// One transaction (READ COMMITTED); nested calls join the outer one, as with SQLite.
     func transaction<R>(_ body: () throws -> R) throws -> R {
@@ -108,6 +120,9 @@ final class PostgresSession {
     /// One line: the server's message, or that the server cannot be reached. Never a password
     /// (the URL carries none).
     static func describe(_ error: Error, url: DatabaseURL, doing sql: String) -> ETrustError {
+        if error is ConnectionLost {
+            return .environment("database \(url) is unreachable: the server closed the connection", code: .database)
+        }
         guard let p = error as? PSQLError else {
             return .environment("database \(url): \(error)", code: .database)
         }
