@@ -70,9 +70,54 @@ final class PostgresSession {
         }
     }
 
+    /// Rows whose INSERT waits, inside a transaction, until the next statement or the commit, so
+    /// that many go in one statement (the audit log's entries and Merkle nodes: thousands of
+    /// small rows per batch, each otherwise a round trip). Outside a transaction: at once.
+    func insertSoon(_ table: String, columns: [String], _ values: [SQLValue]) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        guard depth > 0 else {
+            try execute(PostgresSession.insert(table, columns, rows: 1), values)
+            return
+        }
+        if let i = deferred.firstIndex(where: { $0.table == table && $0.columns == columns }) {
+            deferred[i].values += values
+        } else {
+            deferred.append((table, columns, values))
+        }
+    }
+
+    private var deferred: [(table: String, columns: [String], values: [SQLValue])] = []
+
+    private func flush() throws {
+        guard !deferred.isEmpty else { return }
+        let pending = deferred
+        deferred = []
+        for d in pending {
+            // At most 30,000 parameters per statement (the protocol allows 65,535).
+            let perStatement = max(1, 30_000 / d.columns.count) * d.columns.count
+            for start in stride(from: 0, to: d.values.count, by: perStatement) {
+                let chunk = Array(d.values[start..<min(start + perStatement, d.values.count)])
+                try execute(PostgresSession.insert(d.table, d.columns, rows: chunk.count / d.columns.count), chunk)
+            }
+        }
+    }
+
+    static func insert(_ table: String, _ columns: [String], rows: Int) -> String {
+        let row = "(" + Array(repeating: "?", count: columns.count).joined(separator: ",") + ")"
+        return "INSERT INTO \(table)(\(columns.joined(separator: ", "))) VALUES " + Array(repeating: row, count: rows).joined(separator: ",")
+    }
+
+    /// Runs a statement after the rows waiting to be inserted.
     private func result(_ sql: String, _ args: [SQLValue]) throws -> PostgresQueryResult {
         lock.lock()
         defer { lock.unlock() }
+        try flush()
+        return try execute(sql, args)
+    }
+
+    @discardableResult
+    private func execute(_ sql: String, _ args: [SQLValue]) throws -> PostgresQueryResult {
         lastSQLState = nil
         let query = PostgresQuery(unsafeSQL: PostgresSession.numbered(sql), binds: PostgresSession.bindings(args))
         do { return try wait(connection.query(query, logger: logger)) } catch { throw failure(error, doing: sql) }
@@ -107,6 +152,7 @@ final class PostgresSession {
             try exec("COMMIT")
             return r
         } catch {
+            deferred = []
             try? exec("ROLLBACK")
             throw error
         }

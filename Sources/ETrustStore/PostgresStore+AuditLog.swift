@@ -18,13 +18,13 @@ extension PostgresStore {
 
     public func insertAuditEntry(index: Int, time: Date, type: String, ca: String?, serial: String?, profile: String?,
                                  payload: String, leafHash: [UInt8]) throws {
-        try db.run("INSERT INTO events(id, time, type, ca, serial, profile, payload, leaf_hash) VALUES (?,?,?,?,?,?,?,?)",
-                   [.integer(index + 1), .time(time), .text(type), .maybeText(ca), .maybeText(serial), .maybeText(profile),
-                    .text(payload), .blob(leafHash)])
+        try db.insertSoon("events", columns: ["id", "time", "type", "ca", "serial", "profile", "payload", "leaf_hash"],
+                          [.integer(index + 1), .time(time), .text(type), .maybeText(ca), .maybeText(serial), .maybeText(profile),
+                           .text(payload), .blob(leafHash)])
     }
 
     public func insertAuditNode(level: Int, index: Int, hash: [UInt8]) throws {
-        try db.run("INSERT INTO audit_nodes(level, idx, hash) VALUES (?,?,?)", [.integer(level), .integer(index), .blob(hash)])
+        try db.insertSoon("audit_nodes", columns: ["level", "idx", "hash"], [.integer(level), .integer(index), .blob(hash)])
     }
 
     public func subtreeHash(level: Int, index: Int) throws -> [UInt8] {

@@ -88,9 +88,7 @@ extension PostgresStore {
     }
 
     func insertRows(_ table: String, columns: [String], rows: [[SQLValue]]) throws {
-        let row = "(" + Array(repeating: "?", count: columns.count).joined(separator: ",") + ")"
-        try db.run("INSERT INTO \(table)(\(columns.joined(separator: ", "))) VALUES \(Array(repeating: row, count: rows.count).joined(separator: ","))",
-                   rows.flatMap { $0 })
+        try db.run(PostgresSession.insert(table, columns, rows: rows.count), rows.flatMap { $0 })
     }
 
     /// After rows were copied with their ids, the identity columns continue after the largest.
