@@ -75,6 +75,15 @@ public protocol RevocationNotifying {
 
 extension PostgresStore: RevocationNotifying {}
 
+/// One cheap round trip to the database: for a responder's /readyz ("the store is reachable"),
+/// which keeps answering pre-signed responses from memory while it is not.
+public protocol StoreReachability {
+    func ping() throws
+}
+
+extension SQLiteStore: StoreReachability {}
+extension PostgresStore: StoreReachability {}
+
 extension Home {
     /// Opens the store the home's configuration names: the one place an engine is chosen.
     public func openStore() throws -> any HomeStore {

@@ -8,11 +8,15 @@ import PostgresNIO
 /// One PostgreSQL connection made synchronous for the storage protocols. It runs on an event
 /// loop group of its own (one thread): the caller's thread only waits on futures of that group,
 /// so a call can never block the loop it waits for — whether the caller is the CLI's main thread,
-/// a worker of a batch, or an event loop of the responder's server (another group). Not shared
-/// across threads, like a SQLite connection.
+/// a worker of a batch, or an event loop of the responder's server (another group). Threads that
+/// share a store take turns: a recursive lock is held for each statement and for a whole
+/// transaction, so one thread's statements never land in another's transaction (SQLite's
+/// FULLMUTEX gives the same). A connection the server dropped (a restart, a failover) is
+/// replaced at the next statement outside a transaction, so a long-running responder recovers.
 final class PostgresSession {
     private let group: MultiThreadedEventLoopGroup
-    fileprivate let connection: PostgresConnection
+    fileprivate var connection: PostgresConnection
+    private let configuration: PostgresConnection.Configuration
     private let logger = Logger(label: "etrust.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
     let url: DatabaseURL
     /// SQLSTATE of the last failed statement (23505: unique violation).
@@ -26,6 +30,7 @@ final class PostgresSession {
         var config = PostgresConnection.Configuration(host: url.host, port: url.port, username: url.user, password: password,
                                                       database: url.database, tls: .disable)
         config.options.connectTimeout = .seconds(10)
+        configuration = config
         do {
             connection = try PostgresConnection.connect(on: group.next(), configuration: config, id: 1, logger: logger).wait()
         } catch {
@@ -116,8 +121,18 @@ final class PostgresSession {
         return try execute(sql, args)
     }
 
+    private func reconnectIfClosed() throws {
+        guard connection.isClosed, depth == 0 else { return }
+        do {
+            connection = try PostgresConnection.connect(on: group.next(), configuration: configuration, id: 1, logger: logger).wait()
+        } catch {
+            throw PostgresSession.describe(error, url: url, doing: "connect")
+        }
+    }
+
     @discardableResult
     private func execute(_ sql: String, _ args: [SQLValue]) throws -> PostgresQueryResult {
+        try reconnectIfClosed()
         lastSQLState = nil
         let query = PostgresQuery(unsafeSQL: PostgresSession.numbered(sql), binds: PostgresSession.bindings(args))
         do { return try wait(connection.query(query, logger: logger)) } catch { throw failure(error, doing: sql) }

@@ -74,6 +74,11 @@ public final class PostgresStore {
         }
     }
 
+    /// A round trip to the server (reconnecting first if the server dropped the connection).
+    public func ping() throws {
+        try db.run("SELECT 1")
+    }
+
     /// The schema version of the database (the number of migrations applied).
     public func schemaVersion() throws -> Int {
         Int(try db.query("SELECT COALESCE(MAX(version), 0) AS v FROM schema_migrations").first?.int("v") ?? 0)

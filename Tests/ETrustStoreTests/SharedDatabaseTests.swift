@@ -130,6 +130,22 @@ struct SharedDatabaseTests {
         #expect(try f.store.ocspStatus(ca: "root", serialHex: "1b01")?.revoked == false)
     }
 
+    /// The server drops the connection (a restart, a failover): the next statement outside a
+    /// transaction reconnects, so a long-running responder recovers by itself.
+    @Test func aDroppedConnectionIsReplaced() throws {
+        let f = try StoreFixture(.postgres)
+        let url = try #require(f.url)
+        let store = try #require(f.store as? StoreReachability)
+        try store.ping()
+        let killed = try TestPostgres.psql(url, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '\(url.database)' AND pid <> pg_backend_pid()")
+        #expect(killed == "1")
+        Thread.sleep(forTimeInterval: 0.3)
+        // The first statement may still meet the dead connection; the one after reconnects.
+        if (try? store.ping()) == nil { try store.ping() }
+        try f.store.insert(certificates: [StoreFixture.certificate("1c01")])
+        #expect(try f.store.certificate(ca: "root", serialHex: "1c01") != nil)
+    }
+
     @Test func anUnreachableServerIsOneClearLine() throws {
         let url = try TestPostgres.url
         let dead = DatabaseURL(user: url.user, host: "127.0.0.1", port: 1, database: "nothing")
