@@ -19,7 +19,7 @@ import Testing
     }
 
     @Test func refusals() throws {
-        for bad in ["  engine: postgres\n", "  engine: postgres\n  url: postgres://ca:secret@h/x\n", "  engine: postgres\n  url: mysql://ca@h/x\n",
+        for bad in ["  engine: postgres\n  url: postgres://ca:secret@h/x\n", "  engine: postgres\n  url: mysql://ca@h/x\n",
                     "  engine: postgres\n  url: postgres://ca@h:99999/x\n", "  engine: postgres\n  url: postgres://ca@h\n", "  engine: oracle\n"] {
             #expect(throws: ETrustError.self, "\(bad)") { try config(bad) }
         }
@@ -28,6 +28,21 @@ import Testing
             Issue.record("a password in the URL was accepted")
         } catch let e as ETrustError {
             #expect(e.reason.contains("passwordFile") && !e.reason.contains("hunter2"))
+        }
+    }
+
+    @Test func postgresWithoutURLIsRefusedWhenOpened() throws {
+        let dir = try TestSupport.temporaryDirectory("etrust-dburl")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try Home.initialize(dir + "/home")
+        let path = dir + "/home/etrust.yaml"
+        try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: "engine: sqlite", with: "engine: postgres")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        do {
+            _ = try Home.open(dir + "/home").openStore()
+            Issue.record("a postgres home without url was opened")
+        } catch let e as ETrustError {
+            #expect(e.category == .badInput && e.reason.contains("database.url"))
         }
     }
 
