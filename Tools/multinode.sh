@@ -19,7 +19,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 mode=${1:-demo}
 count=${2:-1000}
-bin=$(swift build --show-bin-path)
+bin=${ETRUST_BIN_DIR:-$(swift build --show-bin-path)}   # ETRUST_BIN_DIR: the tests name their build
 for b in etrust etrust-ocspd; do [ -x "$bin/$b" ] || { echo "$bin/$b missing: run swift build"; exit 2; }; done
 . "$root/Tools/postgres.sh"
 
