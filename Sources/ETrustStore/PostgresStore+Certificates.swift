@@ -173,6 +173,11 @@ extension PostgresStore {
 
     /// Pre-signed responses, shared by every responder of the database.
     public func save(presigned responses: [PresignedResponse], ca: String) throws {
+        // One row per serial (the last wins, as with SQLite's INSERT OR REPLACE): an upsert may
+        // not touch a row twice in one statement.
+        var last: [String: Int] = [:]
+        for (i, r) in responses.enumerated() { last[r.serialHex] = i }
+        let responses = responses.enumerated().filter { last[$0.element.serialHex] == $0.offset }.map(\.element)
         guard !responses.isEmpty else { return }
         let id = try caID(ca)
         try db.transaction {

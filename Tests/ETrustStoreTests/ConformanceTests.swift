@@ -157,7 +157,7 @@ struct ConformanceTests {
         try f.store.insert(certificates: (1...3).map { StoreFixture.certificate("0f0\($0)") })
         let r = { (s: String, b: UInt8) in PresignedResponse(serialHex: s, der: [b], thisUpdate: Self.now, nextUpdate: Self.now.addingTimeInterval(60)) }
         try f.store.save(presigned: [r("0f01", 1), r("0f02", 2)], ca: "root")
-        try f.store.save(presigned: [r("0f01", 9)], ca: "root")
+        try f.store.save(presigned: [r("0f01", 8), r("0f01", 9)], ca: "root")
         var seen: [String: [UInt8]] = [:]
         try f.store.forEachPresigned(ca: "root") { seen[$0.serialHex] = $0.der }
         #expect(seen == ["0f01": [9], "0f02": [2]])
