@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // The one C boundary: OpenSSL 3 (libssl-dev) and a shim for the macros Swift cannot call.
@@ -34,7 +35,12 @@ let package = Package(
             .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "ETrustAudit", dependencies: ["ETrustCore"]),
-        .target(name: "ETrustStore", dependencies: ["ETrustCore", "CSQLite"]),
+        .target(name: "ETrustStore", dependencies: [
+            "ETrustCore", "CSQLite",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "ETrustCA", dependencies: ["ETrustCore", "ETrustPolicy", "ETrustStore", "ETrustAudit"]),
         .target(name: "ETrustValidation", dependencies: ["ETrustCore"]),
         .target(name: "ETrustOCSP", dependencies: [
@@ -61,7 +67,7 @@ let package = Package(
             "ETrustCA", "ETrustCore", "ETrustPolicy", "ETrustStore", "ETrustAudit", "ETrustValidation", "ETrustOCSP", "ETrustCommandLine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .target(name: "ETrustTestSupport", dependencies: ["ETrustCA", "ETrustValidation"], path: "Tests/ETrustTestSupport"),
+        .target(name: "ETrustTestSupport", dependencies: ["ETrustCA", "ETrustStore", "ETrustValidation"], path: "Tests/ETrustTestSupport"),
         .testTarget(name: "ETrustCoreTests", dependencies: ["ETrustCore", "ETrustTestSupport"]),
         .testTarget(name: "ETrustPolicyTests", dependencies: ["ETrustPolicy", "ETrustTestSupport"]),
         .testTarget(name: "ETrustCATests", dependencies: ["ETrustCA", "ETrustAudit", "ETrustPolicy", "ETrustStore", "ETrustTestSupport"]),
@@ -76,6 +82,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "ETrustTrustFrameworkTests", dependencies: ["ETrustValidation", "ETrustCA", "ETrustCore", "ETrustTestSupport"]),
+        .testTarget(name: "ETrustStoreTests", dependencies: ["ETrustStore", "ETrustCA", "ETrustAudit", "ETrustCore", "ETrustTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["ETrustTestSupport"]),
         .testTarget(name: "ETrustHSMTests", dependencies: ["ETrustCA", "ETrustCore", "ETrustOCSP", "ETrustTestSupport"]),
     ]

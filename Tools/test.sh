@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of etrust on a fresh Debian 12 machine: installs what is missing (Debian packages
-# with apt-get, pkilint and pyca/cryptography into a virtual environment under .build/), builds,
-# then runs the whole suite. Nothing is skipped; a missing tool fails the run.
+# with apt-get, PostgreSQL among them, pkilint and pyca/cryptography into a virtual environment
+# under .build/), builds, starts a private PostgreSQL cluster (Tools/postgres.sh), then runs the
+# whole suite, every store test on SQLite and on PostgreSQL. Nothing is skipped; a missing tool
+# fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -37,6 +39,12 @@ status=${PIPESTATUS[0]}
 set -e
 [ "$status" -eq 0 ] || { echo "build failed"; exit "$status"; }
 export ETRUST_BIN="$(swift build --show-bin-path)/etrust"
+
+# A private PostgreSQL for the store tests on both engines, stopped however the run ends.
+. "$root/Tools/postgres.sh"
+trap pg_stop EXIT
+trap 'exit 130' INT TERM   # the EXIT trap then stops the cluster
+pg_start
 
 echo "== testing"
 swift test --skip-build "$@"

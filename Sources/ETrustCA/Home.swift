@@ -21,6 +21,16 @@ public struct Home: Sendable {
 
     public func join(_ p: String) -> String { FilePath.join(path, p) }
 
+    /// The same home with its store in PostgreSQL at `url` (`db migrate` proves the copy through
+    /// it before etrust.yaml says so).
+    public func using(database url: DatabaseURL, passwordFile: String?) -> Home {
+        var c = config
+        c.databaseEngine = .postgres
+        c.databaseURL = url
+        c.databasePasswordFile = passwordFile
+        return Home(path: path, config: c)
+    }
+
     public static func open(_ path: String) throws -> Home {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue else {
@@ -32,10 +42,13 @@ public struct Home: Sendable {
     /// Creates a new home with the default configuration and the embedded default profiles.
     /// Everything is written into a temporary folder first and renamed into place, so a failed
     /// init leaves nothing behind.
+    /// `database` puts the home's store in PostgreSQL (created or joined: several homes may share
+    /// one database) instead of the embedded SQLite file.
     public static func initialize(_ path: String, clock: ETrustClock = SystemClock(), publicURL: String? = nil,
-                                  documentsURL: String? = nil) throws -> Home {
+                                  documentsURL: String? = nil, database: String? = nil) throws -> Home {
         // Checked before anything is written.
-        let configText = try HomeConfig.newHomeText(publicURL: publicURL, documentsURL: documentsURL)
+        let configText = try HomeConfig.newHomeText(publicURL: publicURL, documentsURL: documentsURL,
+                                                   database: try database.map { try DatabaseURL($0) })
         let fm = FileManager.default
         if fm.fileExists(atPath: path) {
             let contents = (try? fm.contentsOfDirectory(atPath: path)) ?? ["?"]
@@ -56,7 +69,7 @@ public struct Home: Sendable {
                 try AtomicFile.write(text, to: staging + "/policies/" + name, mode: 0o644)
             }
             let config = try HomeConfig.parse(configText, file: HomeConfig.fileName)
-            let store: any HomeStore = try SQLiteStore(path: staging + "/" + config.databasePath)
+            let store = try Home(path: staging, config: config).openStore()
             let now = clock.now()
             let events = try EmbeddedProfiles.files.keys.sorted().map { name in
                 let p = try ProfileLoader.load(text: EmbeddedProfiles.files[name]!, file: name)

@@ -1,5 +1,6 @@
 import ETrustCore
 import ETrustPolicy
+import ETrustStore
 import Foundation
 
 /// `etrust.yaml` in a CA home, decoded strictly like the profiles.
@@ -11,6 +12,10 @@ public struct HomeConfig: Sendable {
     public var documentsBaseURL: String
     public var databaseEngine: DatabaseEngine
     public var databasePath: String
+    /// PostgreSQL: where the database is (`database.url`), and the file holding its password
+    /// (`database.passwordFile`, relative to the home; else ETRUST_DB_PASSWORD).
+    public var databaseURL: DatabaseURL?
+    public var databasePasswordFile: String?
     public var policiesDirectory: String
     public var keyIterations: Int32
     /// Certificates per durable commit in a batch (record before release holds per group).
@@ -57,8 +62,9 @@ public struct HomeConfig: Sendable {
     /// The configuration of a new home; `publicURL` (http://, where relying parties fetch CRLs,
     /// OCSP and CA certificates) and `documentsURL` (https://, the PKI disclosure statements)
     /// replace the example ones.
-    public static func newHomeText(publicURL: String? = nil, documentsURL: String? = nil) throws -> String {
+    public static func newHomeText(publicURL: String? = nil, documentsURL: String? = nil, database: DatabaseURL? = nil) throws -> String {
         var text: String = newHomeText()
+        if let database { text = settingDatabase(in: text, url: database, passwordFile: nil) }
         if let publicURL {
             guard publicURL.hasPrefix("http://"), publicURL.count > 7 else {
                 throw ETrustError.badInput("--public-url must be an http:// URL (RFC 5280 CDP and AIA are fetched over plain HTTP)", code: .invalidArgument)
@@ -74,6 +80,31 @@ public struct HomeConfig: Sendable {
                                              with: "documentsBaseURL: " + String(documentsURL.reversed().drop(while: { $0 == "/" }).reversed()))
         }
         return text
+    }
+
+    /// `text` (an etrust.yaml) with its `database:` block replaced by one naming PostgreSQL at
+    /// `url`; the rest of the file is kept as it is.
+    public static func settingDatabase(in text: String, url: DatabaseURL, passwordFile: String?) -> String {
+        let block = """
+            database:
+              engine: postgres
+              url: \(url)
+              # The password: in passwordFile (relative to the home, mode 0600) or ETRUST_DB_PASSWORD.
+            \(passwordFile.map { "  passwordFile: \($0)" } ?? "  # passwordFile: db-password")
+            """
+        var out: [Substring] = []
+        var inBlock = false
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line == "database:" {
+                inBlock = true
+                out.append(contentsOf: block.split(separator: "\n"))
+                continue
+            }
+            if inBlock, line.hasPrefix(" ") || line.isEmpty { continue }
+            inBlock = false
+            out.append(line)
+        }
+        return out.joined(separator: "\n")
     }
 
     public static func newHomeText() -> String {
@@ -111,12 +142,7 @@ public struct HomeConfig: Sendable {
             while c.documentsBaseURL.hasSuffix("/") { c.documentsBaseURL.removeLast() }
         }
         if let d = m["database"] {
-            let dm = try d.mapping(allowed: ["engine", "path", "url"])
-            if let e = dm["engine"] {
-                guard let engine = DatabaseEngine(rawValue: try e.string()) else { throw e.fail("engine must be sqlite or postgres") }
-                c.databaseEngine = engine
-            }
-            c.databasePath = try dm["path"]?.string() ?? c.databasePath
+            try parseDatabase(d, into: &c)
         }
         c.policiesDirectory = try m["policies"]?.string() ?? c.policiesDirectory
         if let k = m["keys"] {
@@ -145,5 +171,19 @@ public struct HomeConfig: Sendable {
             }
         }
         return c
+    }
+
+    private static func parseDatabase(_ d: StrictYAML, into c: inout HomeConfig) throws {
+        let dm = try d.mapping(allowed: ["engine", "path", "url", "passwordFile"])
+        if let e = dm["engine"] {
+            guard let engine = DatabaseEngine(rawValue: try e.string()) else { throw e.fail("engine must be sqlite or postgres") }
+            c.databaseEngine = engine
+        }
+        c.databasePath = try dm["path"]?.string() ?? c.databasePath
+        if let u = dm["url"] {
+            do { c.databaseURL = try DatabaseURL(try u.string()) } catch let e as ETrustError { throw u.fail(e.reason) }
+        }
+        // A postgres engine without url is refused when the store is opened (Home.openStore).
+        c.databasePasswordFile = try dm["passwordFile"]?.string()
     }
 }

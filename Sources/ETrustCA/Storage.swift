@@ -64,6 +64,27 @@ public typealias HomeStore = Transactional & CertificateStorage & IssuanceIntent
     & AuditLogStorage
 
 extension SQLiteStore: Transactional, CertificateStorage, IssuanceIntentStorage, RevocationStorage, OCSPRecordStorage, AuditLogStorage {}
+extension PostgresStore: Transactional, CertificateStorage, IssuanceIntentStorage, RevocationStorage, OCSPRecordStorage, AuditLogStorage {}
+
+/// A store that announces status changes committed by any process sharing it (PostgreSQL's
+/// LISTEN/NOTIFY). A responder subscribes and refreshes the named certificate at once; it keeps
+/// polling as the fallback (a dropped listener connection says nothing).
+public protocol RevocationNotifying {
+    /// Calls `handler(ca, serialHex)` on a thread of the subscription's own after each
+    /// revocation or released hold commits. The subscription lives until `cancel()`.
+    func subscribeToRevocations(_ handler: @escaping @Sendable (String, String) -> Void) throws -> RevocationSubscription
+}
+
+extension PostgresStore: RevocationNotifying {}
+
+/// One cheap round trip to the database: for a responder's /readyz ("the store is reachable"),
+/// which keeps answering pre-signed responses from memory while it is not.
+public protocol StoreReachability {
+    func ping() throws
+}
+
+extension SQLiteStore: StoreReachability {}
+extension PostgresStore: StoreReachability {}
 
 extension Home {
     /// Opens the store the home's configuration names: the one place an engine is chosen.
@@ -71,9 +92,29 @@ extension Home {
         switch config.databaseEngine {
         case .sqlite:
             return try SQLiteStore(path: databasePath)
-        default:
-            throw ETrustError.environment("database engine '\(config.databaseEngine.rawValue)' is not available in this version of etrust; use sqlite",
-                                          code: .database)
+        case .postgres:
+            guard let url = config.databaseURL else {
+                throw ETrustError.badInput("\(join(HomeConfig.fileName)): engine postgres needs database.url", code: .invalidArgument)
+            }
+            return try PostgresStore(url: url, password: try databasePassword())
         }
+    }
+
+    /// Where the database is, for people: the SQLite file or the PostgreSQL URL (no password).
+    public var databaseDescription: String {
+        config.databaseEngine == .postgres ? config.databaseURL?.description ?? "postgres" : databasePath
+    }
+
+    /// The PostgreSQL password: `database.passwordFile` (relative to the home; its first line),
+    /// else ETRUST_DB_PASSWORD, else none (trust or peer authentication). Never logged.
+    public func databasePassword() throws -> String? {
+        if let file = config.databasePasswordFile {
+            let path = file.hasPrefix("/") ? file : join(file)
+            guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+                throw ETrustError.environment("\(path): cannot read the database password file", code: .io)
+            }
+            return String(text.split(separator: "\n", omittingEmptySubsequences: false).first ?? "")
+        }
+        return ProcessInfo.processInfo.environment["ETRUST_DB_PASSWORD"]
     }
 }

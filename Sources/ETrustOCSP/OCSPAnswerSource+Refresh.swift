@@ -39,6 +39,9 @@ extension OCSPAnswerSource {
     func refreshAll(since: Date) throws -> Date {
         let now = clock.now()
         do {
+            // A store that is down (a PostgreSQL server stopped) is said plainly; answers keep
+            // coming from memory meanwhile.
+            try gate.withStore { store in try (store as? StoreReachability)?.ping() }
             for issuer in issuers.withLockedValue({ $0 }) {
                 do {
                     let current = try takeUpProvisionedSigner(issuer, now: now)

@@ -94,6 +94,32 @@ public final class OCSPAnswerSource: Sendable {
         try loadIssuers()
         try loadPresigned()
         try refreshReadiness()
+        readiness.refreshed(at: authority.clock.now(), storeProblem: nil)
+        watchRevocations(authority)
+    }
+
+    /// A store shared by several hosts (PostgreSQL) announces each revocation as it commits: the
+    /// responder refreshes at once instead of at its next poll (which stays as the fallback).
+    private let revocationWatch = NIOLockedValueBox<RevocationSubscription?>(nil)
+    private let notified = DispatchQueue(label: "etrust-ocspd.revocations")
+    private let refreshPending = NIOLockedValueBox(false)
+
+    private func watchRevocations(_ authority: Authority) {
+        guard let notifying = authority.store as? RevocationNotifying else { return }
+        let subscription = try? notifying.subscribeToRevocations { [weak self] _, _ in self?.refreshSoon() }
+        revocationWatch.withLockedValue { old in
+            old?.cancel()
+            old = subscription
+        }
+    }
+
+    /// One refresh for a burst of notifications.
+    private func refreshSoon() {
+        guard refreshPending.withLockedValue({ pending in defer { pending = true }; return !pending }) else { return }
+        notified.async { [self] in
+            refreshPending.withLockedValue { $0 = false }
+            try? refresh()
+        }
     }
 
     /// The question for `der` at the clock's time; nil when the bytes are not an OCSP request.
@@ -186,6 +212,7 @@ public final class OCSPAnswerSource: Sendable {
         try refresher.exclusive {
             let before = issuers.withLockedValue { Dictionary(uniqueKeysWithValues: $0.map { ($0.name, $0.signerCertificate.der) }) }
             gate.replace(with: authority)
+            watchRevocations(authority)
             try loadIssuers()
             for i in issuers.withLockedValue({ $0 }) where before[i.name] != i.signerCertificate.der {
                 cache.drop(ca: i.name)

@@ -35,11 +35,7 @@ extension SQLiteStore {
                     caIDs[c.ca] = caID
                 }
                 do {
-                    try insert.run([
-                        .int(caID), .text(c.serialHex), .text(c.subject), .text(c.subjectAltNames.joined(separator: ",")), .text(c.profile),
-                        .time(c.notBefore), .time(c.notAfter), .text(c.status == .revoked ? "revoked" : "valid"), .integer(c.shard),
-                        .blob(c.der), .text(c.requester), .time(c.issuedAt),
-                    ])
+                    try insert.run(c.insertValues(caID: caID))
                 } catch {
                     if db.isUniqueViolation { throw ETrustError.environment("serial \(c.serialHex) already exists for CA \(c.ca)", code: .alreadyExists) }
                     throw error
@@ -48,41 +44,22 @@ extension SQLiteStore {
         }
     }
 
-    private func caRecord(_ r: Row) throws -> CARecord {
-        CARecord(name: r.text("name") ?? "", certificate: try Certificate(der: r.blob("certificate") ?? []),
-                 keyReference: r.text("key_ref") ?? "", parent: r.text("parent"), profile: r.text("profile") ?? "",
-                 createdAt: Date(unixSeconds: r.int("created_at") ?? 0))
-    }
-
     public func ca(named name: String) throws -> CARecord? {
-        try db.prepare("SELECT * FROM cas WHERE name = ?").query([.text(name)]).first.map(caRecord)
+        try db.prepare("SELECT * FROM cas WHERE name = ?").query([.text(name)]).first.map(CARecord.init(row:))
     }
 
     public func cas() throws -> [CARecord] {
-        try db.prepare("SELECT * FROM cas ORDER BY id").query().map(caRecord)
-    }
-
-    func certificateRecord(_ r: Row) -> CertificateRecord {
-        let sans = r.text("sans") ?? ""
-        return CertificateRecord(
-            ca: r.text("ca_name") ?? "", serialHex: r.text("serial") ?? "", subject: r.text("subject") ?? "",
-            subjectAltNames: sans.isEmpty ? [] : sans.split(separator: ",").map(String.init), profile: r.text("profile") ?? "",
-            notBefore: Date(unixSeconds: r.int("not_before") ?? 0), notAfter: Date(unixSeconds: r.int("not_after") ?? 0),
-            status: r.text("status") == "revoked" ? .revoked : .valid, shard: Int(r.int("shard") ?? 0), der: r.blob("der") ?? [],
-            requester: r.text("requester") ?? "", issuedAt: Date(unixSeconds: r.int("issued_at") ?? 0),
-            revokedAt: r.int("revoked_at").map { Date(unixSeconds: $0) },
-            revocationReason: r.int("revocation_reason").map { Int($0) },
-            invalidityDate: r.int("invalidity_date").map { Date(unixSeconds: $0) })
+        try db.prepare("SELECT * FROM cas ORDER BY id").query().map(CARecord.init(row:))
     }
 
     public func certificates(serialHex: String) throws -> [CertificateRecord] {
         try db.prepare("SELECT c.*, a.name AS ca_name FROM certificates c JOIN cas a ON a.id = c.ca_id WHERE c.serial = ?")
-            .query([.text(serialHex.lowercased())]).map(certificateRecord)
+            .query([.text(serialHex.lowercased())]).map(CertificateRecord.init(row:))
     }
 
     public func certificate(ca: String, serialHex: String) throws -> CertificateRecord? {
         try db.prepare("SELECT c.*, a.name AS ca_name FROM certificates c JOIN cas a ON a.id = c.ca_id WHERE a.name = ? AND c.serial = ?")
-            .query([.text(ca), .text(serialHex)]).first.map(certificateRecord)
+            .query([.text(ca), .text(serialHex)]).first.map(CertificateRecord.init(row:))
     }
 
     /// The filter becomes a WHERE clause of fixed fragments; every value is a bound parameter.
@@ -102,7 +79,7 @@ extension SQLiteStore {
         }
         sql += " ORDER BY c.id LIMIT ?"
         args.append(.integer(f.limit ?? -1))
-        return try db.prepare(sql).query(args).map(certificateRecord)
+        return try db.prepare(sql).query(args).map(CertificateRecord.init(row:))
     }
 
     // MARK: CAs signed elsewhere
@@ -121,10 +98,7 @@ extension SQLiteStore {
     }
 
     public func pendingCA(named name: String) throws -> PendingCARecord? {
-        guard let r = try db.prepare("SELECT * FROM pending_cas WHERE name = ?").query([.text(name)]).first else { return nil }
-        return PendingCARecord(name: r.text("name") ?? "", csr: try CertificateSigningRequest(der: r.blob("csr") ?? []),
-                               keyReference: r.text("key_ref") ?? "", profile: r.text("profile") ?? "",
-                               createdAt: Date(unixSeconds: r.int("created_at") ?? 0))
+        try db.prepare("SELECT * FROM pending_cas WHERE name = ?").query([.text(name)]).first.map(PendingCARecord.init(row:))
     }
 
     public func deletePendingCA(named name: String) throws {

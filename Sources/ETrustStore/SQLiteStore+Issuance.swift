@@ -50,11 +50,7 @@ extension SQLiteStore {
         try db.prepare("""
             SELECT i.id, a.name AS ca_name, i.serial, i.profile, i.subject, i.tbs, i.created_at, i.owner
             FROM issuance_intents i JOIN cas a ON a.id = i.ca_id WHERE i.state = 'pending' ORDER BY i.id
-            """).query().map { r in
-            IssuanceIntent(id: r.int("id"), ca: r.text("ca_name") ?? "", serialHex: r.text("serial") ?? "", profile: r.text("profile") ?? "",
-                           subject: r.text("subject") ?? "", tbsDER: r.blob("tbs") ?? [], createdAt: Date(unixSeconds: r.int("created_at") ?? 0),
-                           owner: r.text("owner") ?? "")
-        }
+            """).query().map(IssuanceIntent.init(row:))
     }
 }
 

@@ -94,12 +94,7 @@ extension SQLiteStore {
         return try db.prepare("""
             SELECT * FROM crls WHERE ca_id = ? AND instr(?, ',' || kind || ',') > 0 AND (? = 0 OR published_at IS NOT NULL)
             ORDER BY number DESC LIMIT 1
-            """).query([.int(id), .text(list), .int(publishedOnly ? 1 : 0)]).first.map { r in
-            CRLRecord(ca: ca, number: Int(r.int("number") ?? 0), kind: CRLRecord.Kind(rawValue: r.text("kind") ?? "full") ?? .full,
-                      shard: r.int("shard").map { Int($0) }, baseNumber: r.int("base_number").map { Int($0) },
-                      thisUpdate: Date(unixSeconds: r.int("this_update") ?? 0), nextUpdate: Date(unixSeconds: r.int("next_update") ?? 0),
-                      entries: Int(r.int("entries") ?? 0), sha256: r.text("sha256") ?? "", path: r.text("path") ?? "")
-        }
+            """).query([.int(id), .text(list), .int(publishedOnly ? 1 : 0)]).first.map { CRLRecord(row: $0, ca: ca) }
     }
 
     /// Revoked certificates of a CA (optionally one shard) that a full CRL lists: revoked, and

@@ -24,6 +24,11 @@ public final class SQLiteStore {
         try db.transaction(body)
     }
 
+    /// Reads the database once (the file is there and readable).
+    public func ping() throws {
+        _ = try db.prepare("SELECT COUNT(*) AS n FROM schema_migrations").query()
+    }
+
     func caID(_ name: String) throws -> Int64 {
         guard let id = try db.cached("SELECT id FROM cas WHERE name = ?").query([.text(name)]).first?.int("id") else {
             throw ETrustError.refused("unknown CA '\(name)'", code: .notFound)

@@ -8,18 +8,19 @@ struct Init: ParsableCommand {
     @Option(help: "The http:// base URL where relying parties fetch this home's CRLs, OCSP answers and CA certificates.")
     var publicUrl: String?
     @Option(help: "The https:// base URL of the PKI disclosure statements (qualified certificates).") var documentsUrl: String?
+    @Option(help: "Keep the store in PostgreSQL: postgres://USER@HOST:PORT/DATABASE (password: ETRUST_DB_PASSWORD).") var database: String?
     @OptionGroup var options: HomeOptions
 
     func run() throws {
-        let home = try Home.initialize(options.homePath, publicURL: publicUrl, documentsURL: documentsUrl)
+        let home = try Home.initialize(options.homePath, publicURL: publicUrl, documentsURL: documentsUrl, database: database)
         if options.json {
             try Output.json(["home": home.path, "config": home.join("etrust.yaml"), "policies": home.policiesDirectory,
-                             "database": home.databasePath])
+                             "database": home.databaseDescription])
         } else {
             print("initialised etrust home \(home.path)")
             print("  config:   \(home.join("etrust.yaml"))")
             print("  policies: \(home.policiesDirectory)")
-            print("  database: \(home.databasePath)")
+            print("  database: \(home.databaseDescription)")
         }
     }
 }
