@@ -88,6 +88,19 @@ let package = Package(
     ]
 )
 
+// Fuzz harnesses (Tools/fuzz.sh): present only when ETRUST_FUZZ is set, because they link only
+// with -sanitize=fuzzer (libFuzzer's driver). In-package, so they reach `package` wrappers and
+// share Package.resolved; @testable (debug builds) reaches the responder's HTTP handler.
+if Context.environment["ETRUST_FUZZ"] != nil {
+    package.targets.append(.executableTarget(name: "etrust-fuzz", dependencies: [
+        "ETrustCore", "ETrustPolicy", "ETrustAudit", "ETrustValidation", "ETrustOCSP", "ETrustCA", "ETrustTestSupport",
+        .product(name: "NIOCore", package: "swift-nio"),
+        .product(name: "NIOEmbedded", package: "swift-nio"),
+        .product(name: "NIOHTTP1", package: "swift-nio"),
+        .product(name: "Logging", package: "swift-log"),
+    ], path: "Tools/Fuzz/Harness"))
+}
+
 // One place for the settings every target shares.
 for target in package.targets where target.type != .system {
     var settings = target.swiftSettings ?? []

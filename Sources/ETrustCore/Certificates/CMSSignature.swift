@@ -46,13 +46,22 @@ public enum CMSSignature {
         return try owner.withUnsafeCMSPointer { cms in try verify(cms, content: content) }
     }
 
+    /// The detached content behind a buffering filter, not as a bare memory BIO: CMS_verify copies
+    /// a memory BIO into a temporary one that OpenSSL 3.0 leaks when the signature's digest
+    /// algorithm is unknown (found by Tools/fuzz.sh cms; FuzzRegressionTests).
+    private static func detachedContentBIO(_ content: [UInt8]) throws -> OpaquePointer {
+        guard let buffer = BIO_new(BIO_f_buffer()) else { throw ETrustError.openSSL("BIO_new") }
+        guard let memory = content.withUnsafeBytes({ BIO_new_mem_buf($0.baseAddress, Int32($0.count)) }) else {
+            BIO_free(buffer)
+            throw ETrustError.openSSL("BIO_new_mem_buf")
+        }
+        return BIO_push(buffer, memory)
+    }
+
     /// The checks of `verify` on a CMS_ContentInfo the caller owns.
     private static func verify(_ cms: OpaquePointer, content: [UInt8]?) throws -> Verified {
-        let detachedContent = try content.map { c -> OpaquePointer in
-            guard let b = c.withUnsafeBytes({ BIO_new_mem_buf($0.baseAddress, Int32($0.count)) }) else { throw ETrustError.openSSL("BIO_new_mem_buf") }
-            return b
-        }
-        defer { if let detachedContent { BIO_free(detachedContent) } }
+        let detachedContent = try content.map(detachedContentBIO)
+        defer { if let detachedContent { BIO_free_all(detachedContent) } }
         guard let out = BIO_new(BIO_s_mem()) else { throw ETrustError.openSSL("BIO_new") }
         defer { BIO_free(out) }
         let flags = UInt32(CMS_BINARY) | UInt32(CMS_NO_SIGNER_CERT_VERIFY)
