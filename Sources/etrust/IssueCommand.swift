@@ -20,6 +20,7 @@ struct Issue: ParsableCommand {
     @Option(help: "PKCS#12 output (AES-256-CBC, PBKDF2) for --generate-key.") var p12: String?
     @Option(help: "A file holding the PKCS#12 password (else a prompt on a terminal).") var p12PasswordFile: String?
     @Option(help: "Key type generated with --generate-key.") var keyType: String = "ec-p256"
+    @OptionGroup var exampleURL: ExampleURLOption
     @OptionGroup var options: HomeOptions
 
     func validate() throws {
@@ -46,6 +47,7 @@ struct Issue: ParsableCommand {
         let sanOverride = try san.isEmpty ? nil : SANList.parse(san)
         let subjectOverride = try subject.map { try DistinguishedName(parsing: $0) }
         let validityValue = try validity.map { try ValidityDuration(parsing: $0) }
+        try exampleURL.check(homePath: options.homePath)
         if let batch {
             try runBatch(batch, sanOverride: sanOverride, subjectOverride: subjectOverride, validity: validityValue)
             return

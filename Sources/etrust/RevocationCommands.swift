@@ -52,14 +52,13 @@ struct CRL: ParsableCommand {
     struct Publish: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Sign and publish the next CRL of a CA (all shards of a partitioned CA), or a delta CRL.")
-    @Option(help: "The CA.") var ca: String?
+    @Option(help: "The CA.") var ca: String
     @Flag(help: "A delta CRL against the newest full CRL.") var delta = false
-    @Option(help: "Also write the CRL to FILE (a folder for a partitioned CA).") var out: String?
-    @Flag(help: "With --out: PEM instead of DER.") var pem = false
+    @Option(help: "Also write the CRL to FILE (a folder for a partitioned CA), PEM unless --der.") var out: String?
+    @Flag(help: "With --out: DER instead of PEM (pub/crl/ always holds DER, as HTTP clients fetch it).") var der = false
     @OptionGroup var options: HomeOptions
 
     func run() throws {
-        guard let ca else { throw ValidationError("--ca is required") }
         let published = try options.changing { try $0.publishCRL(ca: ca, delta: delta) }
         if let out {
             if published.count > 1 {
@@ -67,21 +66,21 @@ struct CRL: ParsableCommand {
             }
             for p in published {
                 let path = published.count > 1 ? FilePath.join(out, FilePath.lastComponent(of: p.record.path)) : out
-                if pem { try AtomicFile.write(PEM.encode(p.der, label: "X509 CRL"), to: path) } else { try AtomicFile.write(p.der, to: path) }
+                if der { try AtomicFile.write(p.der, to: path) } else { try AtomicFile.write(PEM.encode(p.der, label: "X509 CRL"), to: path) }
             }
         }
         if options.json {
             try Output.json(["crls": published.map { p -> [String: Any] in
                 var o: [String: Any] = ["number": p.record.number, "kind": p.record.kind.rawValue, "entries": p.record.entries,
                                         "thisUpdate": RFC3339.format(p.record.thisUpdate), "nextUpdate": RFC3339.format(p.record.nextUpdate),
-                                        "path": p.record.path, "sha256": p.record.sha256]
+                                        "path": options.userPath(p.record.path), "sha256": p.record.sha256]
                 if let s = p.record.shard { o["shard"] = s }
                 if let b = p.record.baseNumber { o["baseNumber"] = b }
                 return o
             }])
         } else {
             for p in published {
-                print("published CRL #\(p.record.number) (\(p.record.kind.rawValue)\(p.record.shard.map { " \($0)" } ?? "")\(p.record.baseNumber.map { ", base #\($0)" } ?? ""), \(p.record.entries) entries, next update \(RFC3339.format(p.record.nextUpdate))) -> \(p.record.path)")
+                print("published CRL #\(p.record.number) (\(p.record.kind.rawValue)\(p.record.shard.map { " \($0)" } ?? "")\(p.record.baseNumber.map { ", base #\($0)" } ?? ""), \(p.record.entries) entries, next update \(RFC3339.format(p.record.nextUpdate))) -> \(options.userPath(p.record.path))")
             }
         }
     }
