@@ -138,3 +138,43 @@ struct FirstRunTests {
         #expect(key.status == 1 && key.stderr.contains("allowed: EC P-256/P-384, RSA 2048-8192"), "\(key.stderr)")
     }
 }
+
+@Suite("issue --out --chain --format")
+struct IssueOutputTests {
+    @Test("--chain: the leaf then its issuers; --format der: the leaf alone; --format p12 with --generate-key; bad combinations exit 2")
+    func formats() throws {
+        let (home, work) = try E2E.pki("e2e-issue-out")
+        defer { E2E.cleanUp(home) }
+        let csr = try E2E.makeCSR(in: work, name: "w", subject: "/CN=w.example.tg")
+        let base = ["issue", "--home", home, "--ca", "issuing", "--profile", "tls-server", "--csr", csr, "--san", "dns:w.example.tg"]
+        let chained = try E2E.etrust(base + ["--out", work + "/chain.pem", "--chain", "--json"])
+        try #require(chained.status == 0, "\(chained.stderr)")
+        let blocks = E2E.pemCertificates(try E2E.read(work + "/chain.pem"))
+        #expect(blocks.count == 3)
+        #expect((chained.json?["chain"] as? [String])?.count == 2)
+        for (i, b) in blocks.enumerated() { try E2E.write(b, to: work + "/c\(i).pem") }
+        #expect(try E2E.subject(ofCertificate: work + "/c1.pem") == E2E.issuingSubject)
+        #expect(try E2E.subject(ofCertificate: work + "/c2.pem") == E2E.rootSubject)
+        let verify = try E2E.openssl(["verify", "-CAfile", work + "/c2.pem", "-untrusted", work + "/c1.pem", work + "/c0.pem"])
+        #expect(verify.status == 0, "\(verify.stdout) \(verify.stderr)")
+
+        let der = try E2E.etrust(base + ["--out", work + "/leaf.der", "--format", "der"])
+        #expect(der.status == 0, "\(der.stderr)")
+        #expect(try E2E.openssl(["x509", "-inform", "DER", "-in", work + "/leaf.der", "-noout"]).status == 0)
+
+        try E2E.write("card-pass\n", to: work + "/pass")
+        let p12 = try E2E.etrust(["issue", "--home", home, "--ca", "issuing", "--profile", "tls-client", "--generate-key",
+                                  "--subject", "CN=card.example.tg,O=Test,C=TG", "--out", work + "/card.p12", "--format", "p12",
+                                  "--p12-password-file", work + "/pass"])
+        #expect(p12.status == 0, "\(p12.stderr)")
+        let certs = try E2E.openssl(["pkcs12", "-in", work + "/card.p12", "-nokeys", "-passin", "file:" + work + "/pass"])
+        #expect(E2E.pemCertificates(certs.stdout).count == 3, "\(certs.stdout) \(certs.stderr)")
+
+        for bad in [["--out", work + "/x.pem", "--format", "p12"], ["--out", work + "/x.der", "--format", "der", "--chain"],
+                    ["--out", work + "/x", "--format", "jpeg"]] {
+            let r = try E2E.etrust(base + bad)
+            #expect(r.status == 2, "\(bad): \(r.status) \(r.stderr)")
+            #expect(!E2E.exists(work + "/x.pem") && !E2E.exists(work + "/x.der"))
+        }
+    }
+}
