@@ -10,7 +10,7 @@ need_apt=()
 # softhsm2 (a software PKCS#11 token for the HSM tests), opensc (pkcs11-tool, their judge),
 # libp11-dev + libp11-kit-dev (etrust's PKCS#11 route), libengine-pkcs11-openssl (the same route
 # for the openssl CLI).
-for pkg in libssl-dev libsqlite3-dev openssl python3-venv sqlite3 curl \
+for pkg in libssl-dev libsqlite3-dev openssl python3-venv sqlite3 curl man-db groff-base \
            softhsm2 opensc libp11-dev libp11-kit-dev libengine-pkcs11-openssl; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
