@@ -34,3 +34,17 @@ if ldd "$out/bin/etrust" | grep -qi swift; then echo "etrust links a Swift runti
 Tools/man.sh "$out/man" >/dev/null
 cp LICENSE "$out/"
 echo "$out: etrust $("$out/bin/etrust" --version), etrust-ocspd, man pages, completions"
+
+echo "== checking: every man page renders (man -l) without a warning"
+for page in "$out"/man/man1/*.1; do
+  rendered=$(MANWIDTH=100 man -P cat -l "$page" 2>"$out/man.err") || { echo "man -l $page failed" >&2; cat "$out/man.err" >&2; exit 1; }
+  [ ! -s "$out/man.err" ] || { echo "man -l $page warns:" >&2; cat "$out/man.err" >&2; exit 1; }
+  grep -q SYNOPSIS <<<"$rendered" || { echo "$page has no SYNOPSIS" >&2; exit 1; }
+done
+rm -f "$out/man.err"
+for sub in $("$out/bin/etrust" --help | sed -n '/^SUBCOMMANDS:/,/^$/p' | awk '/^  [a-z]/ {print $1}' | grep -v '^help$'); do
+  [ -f "$out/man/man1/etrust.$sub.1" ] || { echo "no man page for etrust $sub" >&2; exit 1; }
+done
+
+echo "== checking: the binaries run under env -i (no Swift on PATH or LD_LIBRARY_PATH): init, ca create, issue, verify"
+"$(dirname "$0")/release-check.sh" "$out/bin/etrust" "$version"
