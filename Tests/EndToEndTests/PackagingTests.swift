@@ -46,7 +46,7 @@ struct PackagingTests {
     @Test("etrust completion bash|zsh|fish prints a script the shell accepts; another shell is a usage error")
     func completions() throws {
         let bash = try E2E.etrust(["completion", "bash"])
-        #expect(bash.status == 0 && bash.stdout.contains("complete -F"), "\(bash.stderr)")
+        #expect(bash.status == 0 && bash.stdout.contains("-F _etrust etrust"), "\(bash.stderr)")
         let dir = try TestSupport.temporaryDirectory("e2e-completion")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try E2E.write(bash.stdout, to: dir + "/etrust.bash")
@@ -56,7 +56,7 @@ struct PackagingTests {
         let zsh = try E2E.etrust(["completion", "zsh"])
         #expect(zsh.status == 0 && zsh.stdout.hasPrefix("#compdef etrust"))
         let fish = try E2E.etrust(["completion", "fish"])
-        #expect(fish.status == 0 && fish.stdout.contains("complete -c etrust"))
+        #expect(fish.status == 0 && fish.stdout.contains("complete -c 'etrust'"))
         let other = try E2E.etrust(["completion", "tcsh"])
         #expect(other.status == 2 && other.stderr.contains("bash, zsh, fish"))
         #expect(try E2E.read(Self.root + "/README.md").contains("etrust completion bash"))
