@@ -22,7 +22,7 @@ export ETRUST_PASSPHRASE=bench-passphrase
 
 for mode in on off; do
   h="$work/home-$mode"
-  "$etrust" init --home "$h" >/dev/null
+  "$etrust" init --home "$h" --public-url http://pki.bench.tg >/dev/null
   if [ "$mode" = off ]; then printf '  enabled: false\n' >> "$h/etrust.yaml"; fi
   "$etrust" ca create root --home "$h" --subject "CN=Bench Root,O=etrust,C=TG" >/dev/null
   "$etrust" ca create issuing --home "$h" --parent root --subject "CN=Bench Issuing,O=etrust,C=TG" >/dev/null

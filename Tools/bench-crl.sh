@@ -23,7 +23,7 @@ measure() { # label, command...: prints "seconds peakMiB"
 printf '%-10s %-34s %10s %10s %12s\n' "entries" "tool" "seconds" "peak MiB" "CRL bytes"
 for n in $sizes; do
   h="$work/home-$n"
-  "$etrust" init --home "$h" >/dev/null
+  "$etrust" init --home "$h" --public-url http://pki.bench.tg >/dev/null
   "$etrust" ca create root --home "$h" --subject "CN=Bench Root,O=etrust,C=TG" >/dev/null
   "$etrust" ca create issuing --home "$h" --parent root --subject "CN=Bench Issuing,O=etrust,C=TG" >/dev/null
   ca="$work/ossl-$n"; mkdir -p "$ca"

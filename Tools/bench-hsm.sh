@@ -30,7 +30,7 @@ declare -A sig rate wall
 for kind in file pkcs11; do
   home="$work/home-$kind"
   store=file; [ "$kind" = pkcs11 ] && store="pkcs11:token=bench"
-  "$etrust" init --home "$home" >/dev/null
+  "$etrust" init --home "$home" --public-url http://pki.bench.tg >/dev/null
   "$etrust" ca create root --home "$home" --subject "CN=Bench Root $kind,O=etrust,C=TG" --key-store "$store" >/dev/null
   "$etrust" ca create issuing --home "$home" --parent root --subject "CN=Bench Issuing $kind,O=etrust,C=TG" --key-store "$store" >/dev/null
   sig[$kind]=$("$etrust" hsm check --home "$home" --ca issuing --repeat "$s" --json | sed -n 's/.*"signaturesPerSecond":\([0-9.]*\).*/\1/p')

@@ -22,7 +22,7 @@ calc() { awk "BEGIN { print $1 }"; }
 "$venv/bin/python" Tools/gen-csrs.py "$n" "$work/csrs"
 
 # etrust
-"$etrust" init --home "$work/home" >/dev/null
+"$etrust" init --home "$work/home" --public-url http://pki.bench.tg >/dev/null
 "$etrust" ca create root --home "$work/home" --subject "CN=Bench Root,O=etrust,C=TG" >/dev/null
 "$etrust" ca create issuing --home "$work/home" --parent root --subject "CN=Bench Issuing,O=etrust,C=TG" >/dev/null
 start=$(date +%s.%N)

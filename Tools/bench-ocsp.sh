@@ -25,7 +25,7 @@ cleanup() { for p in "${pids[@]:-}"; do kill "$p" 2>/dev/null || true; done; rm 
 trap cleanup EXIT
 export ETRUST_PASSPHRASE=bench-passphrase
 h="$work/home"
-"$bin/etrust" init --home "$h" >/dev/null
+"$bin/etrust" init --home "$h" --public-url http://pki.bench.tg >/dev/null
 "$bin/etrust" ca create root --home "$h" --subject "CN=Bench Root,O=etrust,C=TG" >/dev/null
 "$bin/etrust" ca create issuing --home "$h" --parent root --subject "CN=Bench Issuing,O=etrust,C=TG" >/dev/null
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=Ama Mensah/C=TG" -keyout "$work/k" -out "$work/r" 2>/dev/null

@@ -19,7 +19,7 @@ trap 'rm -rf "$work"' EXIT
 export ETRUST_PASSPHRASE=bench-passphrase
 cc -O2 -o "$work/verify-loop" Tools/verify-loop.c -lcrypto
 h="$work/home"
-"$etrust" init --home "$h" >/dev/null
+"$etrust" init --home "$h" --public-url http://pki.bench.tg >/dev/null
 "$etrust" ca create root --home "$h" --subject "CN=Bench Root,O=etrust,C=TG" >/dev/null
 "$etrust" ca create issuing --home "$h" --parent root --subject "CN=Bench Issuing,O=etrust,C=TG" >/dev/null
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=Ama Mensah/C=TG" -keyout "$work/k" -out "$work/r" 2>/dev/null

@@ -40,7 +40,7 @@ fi
 say() { printf '\n\033[1m%s\033[0m\n' "$*"; }
 
 say "1. A new CA home with embedded SQLite: $home"
-"$etrust" init --home "$home"
+"$etrust" init --home "$home" --public-url http://pki.demo.tg --documents-url https://pki.demo.tg
 
 say "2. The national root (EC P-384, profile root-ca) and an issuing CA (EC P-256, profile sub-ca)"
 "$etrust" ca create root --home "$home" --key ec-p384 --subject "CN=Demo National Root CA,O=Demo e-Trust Authority,C=TG"

@@ -11,8 +11,9 @@ root=$PWD
 need_apt=()
 # softhsm2 (a software PKCS#11 token for the HSM tests), opensc (pkcs11-tool, their judge),
 # libp11-dev + libp11-kit-dev (etrust's PKCS#11 route), libengine-pkcs11-openssl (the same route
-# for the openssl CLI), systemd (systemd-analyze verify of Tools/systemd), graphviz (dot reads ca tree).
-for pkg in libssl-dev libsqlite3-dev openssl python3-venv sqlite3 curl \
+# for the openssl CLI), systemd (systemd-analyze verify of Tools/systemd), graphviz (dot reads ca tree),
+# man-db + groff-base (man pages render).
+for pkg in libssl-dev libsqlite3-dev openssl python3-venv sqlite3 curl man-db groff-base \
            softhsm2 opensc libp11-dev libp11-kit-dev libengine-pkcs11-openssl systemd graphviz; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done

@@ -24,6 +24,7 @@
 #include <openssl/ocsp.h>
 #include <openssl/http.h>
 #include <openssl/ts.h>
+#include <openssl/pkcs7.h>
 
 static inline void etrust_openssl_free(void *p) { OPENSSL_free(p); }
 static inline long etrust_BIO_get_mem_data(BIO *b, char **pp) { return BIO_get_mem_data(b, pp); }

@@ -33,6 +33,9 @@ public struct AuditEvent: Sendable {
         if let ca { all["ca"] = ca }
         if let serialHex { all["serial"] = serialHex }
         if let profile { all["profile"] = profile }
+        // Which etrust wrote it. Only new events carry it: stored payloads are hashed as they
+        // are, so the entries of older logs verify unchanged.
+        if all["etrustVersion"] == nil, let version = ETrustBuild.version { all["etrustVersion"] = version }
         self.fields = all
         self.payload = CanonicalJSON.object(all)
         (before, after) = CanonicalJSON.split(all, around: "index")

@@ -11,6 +11,7 @@ public enum CommandLineMain {
     /// exits 2 (the contract's bare `etrust`).
     public static func run<C: ParsableCommand>(_ command: C.Type, name: String, bareIsUsage: Bool = false,
                                                arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Never {
+        ETrustBuild.version = ETrustVersion.string
         let json = arguments.contains("--json")
         if bareIsUsage && arguments.isEmpty {
             print(C.helpMessage())

@@ -367,6 +367,61 @@ authorityInfoAccess:
   caIssuers: ['{base}/ca/{issuer}.crt']
 
 """#,
+        "tls-server-ov.yaml": #"""
+# Organization-validated TLS server certificates under the CA/Browser Forum Baseline Requirements
+# (BR 7.1.4.2 and 7.1.2.7.4): the subject names the organisation the CA validated: organizationName
+# and countryName required, localityName and/or stateOrProvinceName, organizationIdentifier optional
+# (a registration number, BR 7.1.4.2 / EV 9.2.8 syntax); commonName optional and only one of the SANs.
+# SAN required; validity as the DV profile (BR 6.3.2, ballot SC-081).
+profile: tls-server-ov
+description: TLS server (CA/Browser Forum Baseline Requirements, organization validated)
+kind: end-entity
+keys:
+  - family: ec
+    curves: [P-256, P-384]
+  - family: rsa
+    minBits: 2048
+    maxBits: 8192
+validity:
+  default: 90d
+  max: 398d
+  backdate: 1h
+  schedule:
+    - from: 2026-03-15
+      max: 200d
+    - from: 2027-03-15
+      max: 100d
+    - from: 2029-03-15
+      max: 47d
+subject:
+  attributes:
+    CN: { presence: optional, maxCount: 1 }
+    O: { presence: required, maxCount: 1 }
+    organizationIdentifier: { presence: optional, maxCount: 1, pattern: '^(VAT|NTR|PSD|LEI)[A-Z]{2}-.{1,60}$' }
+    L: { presence: optional, maxCount: 1 }
+    ST: { presence: optional, maxCount: 1 }
+    C: { presence: required, maxCount: 1, pattern: '^[A-Z]{2}$' }
+san:
+  presence: required
+  maxCount: 100
+  publicNames: true          # BR 4.2.2: no internal names or reserved addresses
+  types:
+    dns: {}
+    ip: {}
+copyFromRequest: [subjectAltName]
+keyUsage: [digitalSignature]
+extendedKeyUsage: [serverAuth]
+policies:
+  - oid: 2.23.140.1.2.2     # CA/B Forum organization-validated
+crlDistributionPoints: ['{base}/crl/{crl}']
+authorityInfoAccess:
+  ocsp: ['{base}/ocsp']
+  caIssuers: ['{base}/ca/{issuer}.crt']
+revocation:
+  # BR 4.9.1.1 / 7.2.2: no suspension (certificateHold) and only these reason codes.
+  reasons: [unspecified, keyCompromise, affiliationChanged, superseded, cessationOfOperation, privilegeWithdrawn]
+
+"""#,
         "tls-server.yaml": #"""
 # Domain-validated TLS server certificates under the CA/Browser Forum Baseline Requirements:
 # SAN required (dNSName / iPAddress), subject CN optional and only one of the SANs, validity at most

@@ -27,6 +27,17 @@ extension Profile {
         return .accepted
     }
 
+    /// The subject attributes a request may carry, for refusals ("CN, O (required), C").
+    var allowedAttributeList: String {
+        let names = subjectRules.filter { $0.presence != .forbidden }.map { $0.presence == .required ? "\($0.name) (required)" : $0.name }
+        return names.isEmpty ? "none" : names.joined(separator: ", ")
+    }
+
+    /// The request extensions the profile copies, for refusals.
+    var copiedExtensionList: String {
+        copyRequestedExtensions.isEmpty ? "none" : copyRequestedExtensions.map { ExtensionOID.name(of: $0) }.sorted().joined(separator: ", ")
+    }
+
     private func checkKey(_ key: PublicKeyKind) -> Decision? {
         let allowed = keyRules.contains { rule in
             guard rule.family == key.family else { return false }
@@ -58,7 +69,7 @@ extension Profile {
             }
             // Extensions the CA sets itself and a request may repeat harmlessly are still refused:
             // a request must not silently lose what it asked for.
-            return .refused(rule: "copyFromRequest", reason: "the request asks for \(e.name)\(e.critical ? " (critical)" : ""), which this profile does not take from requests")
+            return .refused(rule: "copyFromRequest", reason: "the request asks for \(e.name)\(e.critical ? " (critical)" : ""), which this profile does not take from requests (taken: \(copiedExtensionList))")
         }
         return nil
     }
@@ -75,11 +86,11 @@ extension Profile {
         var counts: [String: Int] = [:]
         for a in subject.attributes {
             guard let rule = subjectRules.first(where: { $0.oid == a.oid }) else {
-                return .refused(rule: "subject.attributes", reason: "attribute \(a.name) is not allowed by this profile")
+                return .refused(rule: "subject.attributes", reason: "attribute \(a.name) is not allowed by this profile (allowed: \(allowedAttributeList))")
             }
             counts[a.oid, default: 0] += 1
             if rule.presence == .forbidden {
-                return .refused(rule: "subject.attributes.\(rule.name)", reason: "attribute \(rule.name) is forbidden")
+                return .refused(rule: "subject.attributes.\(rule.name)", reason: "attribute \(rule.name) is forbidden (allowed: \(allowedAttributeList))")
             }
             if !rule.allowed.isEmpty && !rule.allowed.contains(a.value) {
                 return .refused(rule: "subject.attributes.\(rule.name).allowed", reason: "\(rule.name)=\(a.value) is not one of \(rule.allowed.joined(separator: ", "))")
@@ -91,7 +102,8 @@ extension Profile {
         for rule in subjectRules {
             let n = counts[rule.oid] ?? 0
             if rule.presence == .required && n == 0 {
-                return .refused(rule: "subject.attributes.\(rule.name)", reason: "attribute \(rule.name) is required")
+                let required = subjectRules.filter { $0.presence == .required }.map(\.name).joined(separator: ", ")
+                return .refused(rule: "subject.attributes.\(rule.name)", reason: "attribute \(rule.name) is required (required: \(required))")
             }
             if n > rule.maxCount {
                 return .refused(rule: "subject.attributes.\(rule.name).maxCount", reason: "attribute \(rule.name) appears \(n) times (max \(rule.maxCount))")
@@ -102,10 +114,12 @@ extension Profile {
 
     private func checkSAN(_ names: [GeneralName], subjectEmpty: Bool) -> Decision? {
         if names.isEmpty {
-            if sanPresence == .required { return .refused(rule: "san.presence", reason: "a subjectAltName is required") }
+            if sanPresence == .required {
+                return .refused(rule: "san.presence", reason: "a subjectAltName is required (types: \(sanTypes.map(\.type).joined(separator: ", ")); give --san)")
+            }
             return nil
         }
-        if sanPresence == .forbidden { return .refused(rule: "san.presence", reason: "subjectAltName is not allowed by this profile") }
+        if sanPresence == .forbidden { return .refused(rule: "san.presence", reason: "subjectAltName is not allowed by this profile (the subject names the holder)") }
         if names.count > sanMaxCount { return .refused(rule: "san.maxCount", reason: "\(names.count) names exceed the maximum of \(sanMaxCount)") }
         var seen = Set<GeneralName>()
         for n in names {
@@ -133,7 +147,7 @@ extension Profile {
         let limit = maximumValidity(at: r.issuedAt)
         let asked = r.requestedValidity ?? (defaultValidity.seconds <= limit.seconds ? defaultValidity : limit)
         if asked.seconds > limit.seconds {
-            return .refused(rule: "validity.max", reason: "validity \(asked) exceeds the maximum of \(limit) for certificates issued on this date")
+            return .refused(rule: "validity.max", reason: "validity \(asked) exceeds the maximum of \(limit) for certificates issued on this date (ask for \(limit) or less)")
         }
         return nil
     }

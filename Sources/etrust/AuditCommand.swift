@@ -23,23 +23,25 @@ struct Audit: ParsableCommand {
     }
 
     struct Log: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print the log's entries (one JSON object per line with --json).")
+        static let configuration = CommandConfiguration(abstract: "Print the log's entries (with --json: {count, events: [the entries' JSON]}).")
         @OptionGroup var range: TimeRangeOptions
         @Option(help: "Only events of this kind (abandon, ca, ceremony, crl, issue, key, ocsp-signer, policy, refuse, revoke, unhold).") var event: String?
         @Option(help: "Only events about this serial.") var serial: String?
         @Option(help: "Only events of this CA.") var ca: String?
         @Option(help: "Only events of this profile.") var profile: String?
-        @OptionGroup var options: HomeOptions
+        @OptionGroup var options: ReadOptions
 
         func run() throws {
             let filter = try Audit.eventFilter(range, event: event, serial: serial, ca: ca, profile: profile)
             let authority = try options.openAuthority()
-            for e in try authority.auditLog.events(matching: filter) {
-                if options.json {
-                    print(e.payload)
-                } else {
-                    print("\(e.index ?? -1)\t\(RFC3339.format(e.time))\t\(e.type)\t\(e.ca ?? "-")\t\(e.serialHex ?? "-")\t\(e.payload)")
-                }
+            let events = try authority.auditLog.events(matching: filter)
+            if options.json {
+                // The payloads are JSON already, kept byte for byte as the log hashed them.
+                print("{\"count\":\(events.count),\"events\":[" + events.map(\.payload).joined(separator: ",") + "]}")
+                return
+            }
+            for e in events {
+                print("\(e.index ?? -1)\t\(RFC3339.format(e.time))\t\(e.type)\t\(e.ca ?? "-")\t\(e.serialHex ?? "-")\t\(e.payload)")
             }
         }
     }
@@ -50,7 +52,7 @@ struct Audit: ParsableCommand {
         @Option(help: "Verify an exported bundle instead of the home (no database, no CA key).") var bundle: String?
         @Option(help: "A checkpoint kept from an earlier visit: the log must extend it.") var against: [String] = []
         @Option(help: "The log's verifier key file (NAME+ID+KEY) kept by the auditor.") var key: String?
-        @OptionGroup var options: HomeOptions
+        @OptionGroup var options: ReadOptions
 
         func run() throws {
             let kept = try against.map { path -> String in
@@ -89,7 +91,7 @@ struct Audit: ParsableCommand {
     struct Prove: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Inclusion proof of a certificate's issuance entry against the newest checkpoint.")
         @Option(help: "The certificate's serial (hex).") var serial: String
-        @OptionGroup var options: HomeOptions
+        @OptionGroup var options: ReadOptions
 
         func run() throws {
             let normalized = try Audit.eventFilter(event: "issue", serial: serial, ca: nil, profile: nil).serialHex ?? serial
@@ -114,7 +116,7 @@ struct Audit: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Consistency proof between two tree sizes of the log.")
         @Option(help: "The earlier tree size.") var from: Int
         @Option(help: "The later tree size.") var to: Int
-        @OptionGroup var options: HomeOptions
+        @OptionGroup var options: ReadOptions
 
         func run() throws {
             let authority = try options.openAuthority()
@@ -140,7 +142,7 @@ struct Audit: ParsableCommand {
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Write a self-contained bundle (entries, checkpoints, public key) for offline audit.")
         @Option(help: "The bundle file.") var out: String
-        @OptionGroup var options: HomeOptions
+        @OptionGroup var options: ReadOptions
 
         func run() throws {
             let authority = try options.openAuthority()
@@ -157,7 +159,7 @@ struct Audit: ParsableCommand {
         @Option(help: "Same as --until.") var to: String?
         @Option(help: "text, json, csv (one row per day, CA and profile) or html (one self-contained page with charts).") var format: String?
         @Option(help: "Write the report to FILE.") var out: String?
-        @OptionGroup var options: HomeOptions
+        @OptionGroup var options: ReadOptions
 
         func run() throws {
             let chosen = format ?? (options.json ? "json" : "text")
@@ -174,8 +176,8 @@ struct Audit: ParsableCommand {
             }
             if let out {
                 try AtomicFile.write(Array(text.utf8), to: out)
-                if options.json && chosen != "json" { try Output.json(["out": out, "format": chosen, "verifies": report.verification.ok]) }
-                else if chosen != "json" || !options.json { Output.info("report written to \(out)") }
+                if options.json { try Output.json(["out": out, "format": chosen, "verifies": report.verification.ok]) }
+                else { Output.info("report written to \(out)") }
             } else {
                 print(text, terminator: "")
             }

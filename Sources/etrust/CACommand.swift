@@ -72,9 +72,11 @@ struct CA: ParsableCommand {
         var external = false
         @Option(help: "With --external: where the certificate request goes (PEM).") var csrOut: String?
         @OptionGroup var custody: CustodyOptions
+        @OptionGroup var exampleURL: ExampleURLOption
         @OptionGroup var options: HomeOptions
 
         func run() throws {
+            try exampleURL.check(homePath: options.homePath)
             if external || csrOut != nil { return try runExternal() }
             var r = Authority.CACreation(name: name, subject: subject)
             r.key = try KeyAlgorithm(parsing: key)
@@ -106,7 +108,7 @@ struct CA: ParsableCommand {
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the CAs of the home.")
-        @OptionGroup var options: HomeOptions
+        @OptionGroup var options: ReadOptions
 
         func run() throws {
             let authority = try options.openAuthority()
@@ -128,7 +130,7 @@ struct CA: ParsableCommand {
     struct ShowCA: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one CA.")
         @Argument var name: String
-        @OptionGroup var options: HomeOptions
+        @OptionGroup var options: ReadOptions
 
         func run() throws {
             let authority = try options.openAuthority()
@@ -156,7 +158,7 @@ struct CA: ParsableCommand {
         @Argument var name: String
         @Option(help: "Write to FILE instead of stdout.") var out: String?
         @Flag(help: "DER (the CA's certificate only).") var der = false
-        @OptionGroup var options: HomeOptions
+        @OptionGroup var options: ReadOptions
 
         func run() throws {
             let authority = try options.openAuthority()
@@ -164,10 +166,18 @@ struct CA: ParsableCommand {
             if der {
                 guard let out else { throw ETrustError.badInput("--der needs --out FILE", code: .invalidArgument) }
                 try AtomicFile.write(chain[0].der, to: out)
+                if options.json { try Output.json(["name": name, "out": out, "format": "der", "subjects": [chain[0].subject.description]]) }
                 return
             }
             let pem = chain.map(\.pem).joined()
-            if let out { try AtomicFile.write(pem, to: out) } else { print(pem, terminator: "") }
+            if let out { try AtomicFile.write(pem, to: out) }
+            if options.json {
+                var o: [String: Any] = ["name": name, "certificates": chain.map(\.pem), "subjects": chain.map(\.subject.description)]
+                if let out { o["out"] = out }
+                try Output.json(o)
+            } else if out == nil {
+                print(pem, terminator: "")
+            }
         }
     }
 }

@@ -11,7 +11,7 @@ struct DB: ParsableCommand {
 
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The engine, where the database is, and its rows per table.")
-        @OptionGroup var options: HomeOptions
+        @OptionGroup var options: ReadOptions
 
         func run() throws {
             let home = try Home.open(options.homePath)

@@ -11,9 +11,9 @@ struct ETrust: ParsableCommand {
         commandName: "etrust",
         abstract: "A certification authority for national e-trust frameworks.",
         version: ETrustVersion.string,
-        subcommands: [Init.self, CA.self, Issue.self, Revoke.self, Unhold.self, CRL.self, Verify.self, VerifySignature.self, Sign.self, ListCertificates.self, Show.self,
+        subcommands: [Init.self, CA.self, Issue.self, Revoke.self, Unhold.self, CRL.self, Verify.self, VerifySignature.self, Sign.self, ListCertificates.self, Show.self, Inspect.self,
                       PolicyCommand.self, Audit.self, TrustListCommand.self, OCSPCommand.self, HSM.self, TimestampCommand.self,
-                      DB.self, Backup.self, Restore.self])
+                      DB.self, Backup.self, Restore.self, Completion.self])
 
     /// Failures map to the contract's exit codes in one place, shared with etrust-ocspd.
     static func main() {
@@ -21,7 +21,39 @@ struct ETrust: ParsableCommand {
     }
 }
 
-/// Options every command that touches a home takes.
+/// Options of the commands that only read a home: no passphrase, PIN or shares to offer.
+struct ReadOptions: ParsableArguments {
+    @Option(name: .long, help: "The CA home (default: $ETRUST_HOME or ./etrust-home).")
+    var home: String?
+
+    @Flag(name: .long, help: "Print one JSON value on one line instead of text.")
+    var json = false
+
+    var homePath: String { HomeLocation.path(home) }
+
+    /// A path of the home (relative to it) as the user can open it from the current folder.
+    func userPath(_ relative: String) -> String { HomeLocation.userPath(relative, home: homePath) }
+
+    /// `pin`: a token PIN, for the commands that look into tokens (`hsm list`).
+    func openAuthority(pin: (() throws -> [UInt8])? = nil) throws -> Authority {
+        // Nothing here unlocks a CA key: a command that would need one is a bug, reported as such.
+        try Authority(home: try Home.open(homePath), passphrase: {
+            throw ETrustError.environment("a read-only command asked for a CA key", code: .invalidArgument)
+        }, pin: pin)
+    }
+}
+
+enum HomeLocation {
+    static func path(_ home: String?) -> String {
+        home ?? ProcessInfo.processInfo.environment["ETRUST_HOME"] ?? "./etrust-home"
+    }
+
+    static func userPath(_ relative: String, home: String) -> String {
+        relative.hasPrefix("/") ? relative : FilePath.join(home, relative)
+    }
+}
+
+/// Options every command that changes a home (and may sign with its keys) takes.
 struct HomeOptions: ParsableArguments {
     @Option(name: .long, help: "The CA home (default: $ETRUST_HOME or ./etrust-home).")
     var home: String?
@@ -32,14 +64,15 @@ struct HomeOptions: ParsableArguments {
     @Option(name: .long, help: "A file holding the PIN of the home's PKCS#11 tokens (or set ETRUST_PKCS11_PIN).")
     var pinFile: String?
 
-    @Flag(name: .long, help: "Print one JSON object instead of text.")
+    @Flag(name: .long, help: "Print one JSON value on one line instead of text.")
     var json = false
 
     @OptionGroup var shares: ShareOptions
 
-    var homePath: String {
-        home ?? ProcessInfo.processInfo.environment["ETRUST_HOME"] ?? "./etrust-home"
-    }
+    var homePath: String { HomeLocation.path(home) }
+
+    /// A path of the home (relative to it) as the user can open it from the current folder.
+    func userPath(_ relative: String) -> String { HomeLocation.userPath(relative, home: homePath) }
 
     func openAuthority() throws -> Authority {
         let home = try Home.open(homePath)
@@ -71,5 +104,21 @@ struct HomeOptions: ParsableArguments {
             Output.error("warning: the audit checkpoint was not signed: \(e.reason)")
         }
         return result
+    }
+}
+
+/// `ca create` and `issue` refuse a home still on the example URL of `etrust init`: its
+/// certificates would send relying parties to pki.example.org for CRLs and OCSP.
+struct ExampleURLOption: ParsableArguments {
+    static let exampleURL = "http://pki.example.org"
+
+    @Flag(help: "Issue even though the home's publicBaseURL is still the example one (tests only).")
+    var allowExampleUrl = false
+
+    func check(homePath: String) throws {
+        guard !allowExampleUrl, try Home.open(homePath).config.publicBaseURL == Self.exampleURL else { return }
+        throw ETrustError.badInput("the home's publicBaseURL is still the example \(Self.exampleURL): set publicBaseURL in "
+            + "\(FilePath.join(homePath, "etrust.yaml")) (etrust init --public-url URL does it for a new home), or pass --allow-example-url",
+            code: .invalidArgument)
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ETrustCA
+import ETrustCommandLine
 import ETrustCore
 import Foundation
 
@@ -14,10 +15,12 @@ struct HSM: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "The tokens of the home's PKCS#11 module (pkcs11.module in etrust.yaml), their key objects and the CA using each.")
         @Option(help: "Only the token with this label.") var token: String?
-        @OptionGroup var options: HomeOptions
+        @Option(name: .long, help: "A file holding the PIN of the home's PKCS#11 tokens (or set ETRUST_PKCS11_PIN).")
+        var pinFile: String?
+        @OptionGroup var options: ReadOptions
 
         func run() throws {
-            let authority = try options.openAuthority()
+            let authority = try options.openAuthority(pin: SecretSource.pkcs11PIN.lazy(file: pinFile))
             let inventory = try authority.keys.inventory(cas: try authority.caRecords(), token: token)
             if options.json {
                 try Output.json(["module": inventory.module, "tokens": inventory.tokens.map { t -> [String: Any] in

@@ -15,11 +15,15 @@ struct Issue: ParsableCommand {
     @Option(help: "Subject alternative names: dns:..,email:..,ip:..,uri:.. (repeatable).") var san: [String] = []
     @Option(help: "Validity, e.g. 90d.") var validity: String?
     @Option(help: "Output file (one CSR) or folder (batch).") var out: String?
-    @Flag(help: "Write DER instead of PEM (one CSR with --out).") var der = false
+    @Flag(help: "Write DER instead of PEM (one CSR with --out; the same as --format der).") var der = false
+    @Option(help: "With --out: pem (default), der (the certificate alone) or p12 (with --generate-key: key, certificate and chain).")
+    var format: String?
+    @Flag(help: "Write (or print) the certificate followed by its chain up to the root (PEM or PKCS#12).") var chain = false
     @Flag(help: "Generate the subject's key (with --p12; --subject required); the CA keeps no copy.") var generateKey = false
     @Option(help: "PKCS#12 output (AES-256-CBC, PBKDF2) for --generate-key.") var p12: String?
     @Option(help: "A file holding the PKCS#12 password (else a prompt on a terminal).") var p12PasswordFile: String?
     @Option(help: "Key type generated with --generate-key.") var keyType: String = "ec-p256"
+    @OptionGroup var exampleURL: ExampleURLOption
     @OptionGroup var options: HomeOptions
 
     func validate() throws {
@@ -27,7 +31,7 @@ struct Issue: ParsableCommand {
             guard csr == nil else { throw ValidationError("--generate-key replaces --csr") }
             if batch == nil {
                 guard subject != nil else { throw ValidationError("--generate-key needs --subject") }
-                guard p12 != nil else { throw ValidationError("--generate-key needs --p12 OUT.p12") }
+                guard p12 != nil || format?.lowercased() == "p12" else { throw ValidationError("--generate-key needs --p12 OUT.p12 (or --out FILE --format p12)") }
             }
         } else {
             guard (csr == nil) != (batch == nil) else {
@@ -36,7 +40,27 @@ struct Issue: ParsableCommand {
             if p12 != nil { throw ValidationError("--p12 goes with --generate-key") }
         }
         if batch == nil && profile == nil { throw ValidationError("--profile is required") }
+        let f = try outputFormat
+        if batch != nil && (chain || format != nil) { throw ValidationError("--chain and --format go with --csr or --generate-key, not --batch") }
+        if f == "der" && chain { throw ValidationError("--chain needs PEM or p12: DER holds one certificate") }
+        if f == "p12" {
+            guard generateKey else { throw ValidationError("--format p12 needs --generate-key (the CA has no key of a CSR's subject)") }
+            guard out != nil, p12 == nil else { throw ValidationError("--format p12 writes --out FILE (instead of --p12)") }
+        }
     }
+
+    /// pem, der or p12, from --format (or --der).
+    var outputFormat: String {
+        get throws {
+            let f = format?.lowercased() ?? (der ? "der" : "pem")
+            guard ["pem", "der", "p12"].contains(f) else { throw ValidationError("--format must be pem, der or p12") }
+            if der && f != "der" { throw ValidationError("--der and --format \(f) disagree") }
+            return f
+        }
+    }
+
+    /// Where the PKCS#12 goes: --p12 FILE, or --out FILE with --format p12.
+    var p12Path: String? { format?.lowercased() == "p12" ? out : p12 }
 
     /// The PKCS#12 password: --p12-password-file, else a prompt; never a flag value.
     func p12Password() throws -> [UInt8] { try SecretSource.p12Password.read(file: p12PasswordFile) }
@@ -46,23 +70,12 @@ struct Issue: ParsableCommand {
         let sanOverride = try san.isEmpty ? nil : SANList.parse(san)
         let subjectOverride = try subject.map { try DistinguishedName(parsing: $0) }
         let validityValue = try validity.map { try ValidityDuration(parsing: $0) }
+        try exampleURL.check(homePath: options.homePath)
         if let batch {
             try runBatch(batch, sanOverride: sanOverride, subjectOverride: subjectOverride, validity: validityValue)
             return
         }
-        var generated: PrivateKey? = nil
-        var password: [UInt8] = []
-        let request: CertificateSigningRequest
-        if generateKey {
-            // The subject's key pair, made here for card personalisation; it leaves only inside the PKCS#12.
-            password = try p12Password()
-            try OutputPath.checkWritableFile(p12!)
-            let key = try PrivateKey.generate(try KeyAlgorithm(parsing: keyType))
-            generated = key
-            request = try CertificateSigningRequest.create(subject: subjectOverride!, key: key)
-        } else {
-            request = try CertificateSigningRequest(bytes: try InputFile.read(csr!), what: csr!)
-        }
+        let (request, generated, password) = try singleRequest(subject: subjectOverride)
         // The destination is checked before anything is recorded: a certificate is never
         // committed that cannot then be written out.
         if let out { try OutputPath.checkWritableFile(out) }
@@ -72,27 +85,47 @@ struct Issue: ParsableCommand {
             if let key = generated {
                 try authority.recordSubscriberKey(ca: ca, serialHex: r.serialHex, profile: r.profile, key: key)
             }
-            return (c, r, generated == nil ? [] : try authority.chain(of: ca))
+            return (c, r, try authority.chain(of: ca))
         }
-        if let key = generated, let p12 {
+        // Released only now: the record and its audit event are committed.
+        try release(certificate, record: record, chain: chain, key: generated, password: password)
+    }
+
+    /// The request of a single issuance: the CSR, or one made here for a key generated here
+    /// (card personalisation: the key leaves only inside the PKCS#12), with its password.
+    private func singleRequest(subject: DistinguishedName?) throws -> (CertificateSigningRequest, PrivateKey?, [UInt8]) {
+        guard generateKey else { return (try CertificateSigningRequest(bytes: try InputFile.read(csr!), what: csr!), nil, []) }
+        let password = try p12Password()
+        try OutputPath.checkWritableFile(p12Path!)
+        let key = try PrivateKey.generate(try KeyAlgorithm(parsing: keyType))
+        return (try CertificateSigningRequest.create(subject: subject!, key: key), key, password)
+    }
+
+    /// Writes the certificate (PEM, DER, or a PKCS#12 with the generated key; with --chain its
+    /// issuers after it) and reports it.
+    private func release(_ certificate: Certificate, record: CertificateRecord, chain: [Certificate], key: PrivateKey?, password: [UInt8]) throws {
+        let format = try outputFormat
+        if let key, let p12 = p12Path {
             let bytes = try PKCS12.create(key: key, certificate: certificate, chain: chain, password: password,
                                           friendlyName: certificate.subject.values(ofName: "CN").first)
             try AtomicFile.write(bytes, to: p12, mode: 0o600)
         }
-        // Released only now: the record and its audit event are committed.
-        if let out {
-            if der { try AtomicFile.write(certificate.der, to: out) } else { try AtomicFile.write(certificate.pem, to: out) }
+        let pem = certificate.pem + (self.chain ? chain.map(\.pem).joined() : "")
+        if let out, format != "p12" {
+            if format == "der" { try AtomicFile.write(certificate.der, to: out) } else { try AtomicFile.write(pem, to: out) }
         }
         if options.json {
             var o: [String: Any] = ["serial": record.serialHex, "subject": record.subject, "notBefore": RFC3339.format(record.notBefore),
                                     "notAfter": RFC3339.format(record.notAfter), "profile": record.profile, "certificate": certificate.pem,
                                     "ca": ca]
-            if let p12 { o["p12"] = p12 }
+            if let p12 = p12Path { o["p12"] = p12 }
+            if let out { o["out"] = out; o["format"] = format }
+            if self.chain { o["chain"] = chain.map(\.pem) }
             try Output.json(o)
-        } else if out != nil {
-            print("issued \(record.serialHex) \(record.subject) -> \(out!)")
+        } else if let out {
+            print("issued \(record.serialHex) \(record.subject) -> \(out)\(self.chain ? " (with its chain)" : "")")
         } else {
-            print(certificate.pem, terminator: "")
+            print(pem, terminator: "")
         }
     }
 }

@@ -25,7 +25,7 @@ struct ListCertificates: ParsableCommand {
     @Option(help: "Only this profile.") var profile: String?
     @Option(help: "Subject contains TEXT.") var subject: String?
     @OptionGroup var range: TimeRangeOptions
-    @OptionGroup var options: HomeOptions
+    @OptionGroup var options: ReadOptions
 
     func run() throws {
         var filter = CertificateFilter(ca: ca, profile: profile, subjectContains: subject)
@@ -54,7 +54,7 @@ struct Show: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show one certificate of the database by serial.")
     @Argument(help: "Serial number in hex (colons allowed).") var serial: String
     @Option(help: "The CA, when several CAs issued the same serial.") var ca: String?
-    @OptionGroup var options: HomeOptions
+    @OptionGroup var options: ReadOptions
 
     func run() throws {
         guard let bytes = Hex.decode(serial), !bytes.isEmpty, bytes.count <= 21 else {
@@ -65,7 +65,7 @@ struct Show: ParsableCommand {
         var records = try authority.certificates(serialHex: normalized)
         if let ca { records = records.filter { $0.ca == ca } }
         guard let record = records.first else {
-            throw ETrustError.refused("no certificate with serial \(normalized) in this home", code: .notFound)
+            throw ETrustError.badInput("no certificate with serial \(normalized) in this home", code: .notFound)
         }
         let now = authority.clock.now()
         let certificate = try Certificate(der: record.der)

@@ -51,13 +51,13 @@ struct CRL: ParsableCommand {
 
     struct Publish: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Sign and publish the next CRL of a CA (all shards of a partitioned CA), or a delta CRL.")
+        abstract: "Sign and publish the next CRL of a CA (all shards of a partitioned CA), or a delta CRL; or every CA's that is due (--all --if-due).")
     @Option(help: "The CA (or --all).") var ca: String?
     @Flag(help: "Every CA with its key on this host (offline CAs are skipped: use 'crl import').") var all = false
     @Flag(help: "With --all: only the CAs whose CRLs reach their overlap before nextUpdate (for a timer).") var ifDue = false
     @Flag(help: "A delta CRL against the newest full CRL.") var delta = false
-    @Option(help: "Also write the CRL to FILE (a folder for a partitioned CA).") var out: String?
-    @Flag(help: "With --out: PEM instead of DER.") var pem = false
+    @Option(help: "Also write the CRL to FILE (a folder for a partitioned CA), PEM unless --der.") var out: String?
+    @Flag(help: "With --out: DER instead of PEM (pub/crl/ always holds DER, as HTTP clients fetch it).") var der = false
     @OptionGroup var options: HomeOptions
 
     func run() throws {
@@ -75,13 +75,13 @@ struct CRL: ParsableCommand {
             }
             for p in published {
                 let path = published.count > 1 ? FilePath.join(out, FilePath.lastComponent(of: p.record.path)) : out
-                if pem { try AtomicFile.write(PEM.encode(p.der, label: "X509 CRL"), to: path) } else { try AtomicFile.write(p.der, to: path) }
+                if der { try AtomicFile.write(p.der, to: path) } else { try AtomicFile.write(PEM.encode(p.der, label: "X509 CRL"), to: path) }
             }
         }
         if options.json {
-            try Output.json(["crls": published.map(Self.json)])
+            try Output.json(["crls": published.map(json)])
         } else {
-            for p in published { print(Self.line(p)) }
+            for p in published { print(line(p)) }
         }
     }
 
@@ -89,31 +89,30 @@ struct CRL: ParsableCommand {
         let rounds = try options.changing { try $0.crls.publishAll(ifDue: ifDue) }
         if options.json {
             try Output.json(["cas": rounds.map { r -> [String: Any] in
-                var o: [String: Any] = ["ca": r.ca, "crls": r.published.map(Self.json)]
+                var o: [String: Any] = ["ca": r.ca, "crls": r.published.map(json)]
                 if let s = r.skipped { o["skipped"] = s }
                 return o
             }])
         } else {
             for r in rounds {
                 if let s = r.skipped { print("\(r.ca): \(s)") }
-                for p in r.published { print("\(r.ca): " + Self.line(p)) }
+                for p in r.published { print("\(r.ca): " + line(p)) }
             }
         }
     }
 
-    static func json(_ p: Authority.PublishedCRL) -> [String: Any] {
+    func json(_ p: Authority.PublishedCRL) -> [String: Any] {
         var o: [String: Any] = ["number": p.record.number, "kind": p.record.kind.rawValue, "entries": p.record.entries,
                                 "thisUpdate": RFC3339.format(p.record.thisUpdate), "nextUpdate": RFC3339.format(p.record.nextUpdate),
-                                "path": p.record.path, "sha256": p.record.sha256]
+                                "path": options.userPath(p.record.path), "sha256": p.record.sha256]
         if let s = p.record.shard { o["shard"] = s }
         if let b = p.record.baseNumber { o["baseNumber"] = b }
         return o
     }
 
-    static func line(_ p: Authority.PublishedCRL) -> String {
-        "published CRL #\(p.record.number) (\(p.record.kind.rawValue)\(p.record.shard.map { " \($0)" } ?? "")\(p.record.baseNumber.map { ", base #\($0)" } ?? ""), \(p.record.entries) entries, next update \(RFC3339.format(p.record.nextUpdate))) -> \(p.record.path)"
+    func line(_ p: Authority.PublishedCRL) -> String {
+        "published CRL #\(p.record.number) (\(p.record.kind.rawValue)\(p.record.shard.map { " \($0)" } ?? "")\(p.record.baseNumber.map { ", base #\($0)" } ?? ""), \(p.record.entries) entries, next update \(RFC3339.format(p.record.nextUpdate))) -> \(options.userPath(p.record.path))"
     }
-
     }
 
     struct Verify: ParsableCommand {

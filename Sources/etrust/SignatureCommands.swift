@@ -16,6 +16,7 @@ struct Sign: ParsableCommand {
     @Option(help: "The signature file (.p7s).") var out: String
     @Flag(help: "A detached signature (the document is not inside).") var detached = false
     @Flag(help: "DER instead of PEM.") var der = false
+    @Flag(help: "Print one JSON value on one line instead of text.") var json = false
 
     func run() throws {
         let content = try InputFile.readLarge(input)
@@ -45,7 +46,12 @@ struct Sign: ParsableCommand {
         }
         let signature = try CMSSignature.sign(content, certificate: signerCert, key: signerKey, chain: chain, detached: detached)
         if der { try AtomicFile.write(signature, to: out) } else { try AtomicFile.write(PEM.encode(signature, label: "CMS"), to: out) }
-        print("signed \(input) -> \(out) (\(detached ? "detached" : "enveloping"), signer \(signerCert.subject))")
+        if json {
+            try Output.json(["in": input, "out": out, "detached": detached, "format": der ? "der" : "pem",
+                             "signer": signerCert.subject.description, "bytes": signature.count])
+        } else {
+            print("signed \(input) -> \(out) (\(detached ? "detached" : "enveloping"), signer \(signerCert.subject))")
+        }
     }
 }
 

@@ -17,16 +17,24 @@ struct TrustListCommand: ParsableCommand {
         try AtomicFile.write(try list.encoded(), to: path)
     }
 
+    /// The edit's one line of text, or with --json its one JSON object.
+    static func report(_ json: Bool, _ text: String, _ object: [String: Any]) throws {
+        if json { try Output.json(object) } else { print(text) }
+    }
+
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "A new, empty trust list.")
         @Option(help: "The list file.") var out: String
         @Option(help: "The list's name.") var name: String = "e-trust framework trust list"
         @Option(help: "How long the list is valid (nextUpdate), e.g. 180d.") var nextUpdate: String = "180d"
+        @Flag(help: "Print one JSON value on one line instead of text.") var json = false
         func run() throws {
             let d = try ValidityDuration(parsing: nextUpdate)
             let now = Date()
-            try TrustListCommand.write(TrustList(name: name, issued: now, nextUpdate: now.addingTimeInterval(TimeInterval(d.seconds))), to: out)
-            print("created \(out)")
+            let list = TrustList(name: name, issued: now, nextUpdate: now.addingTimeInterval(TimeInterval(d.seconds)))
+            try TrustListCommand.write(list, to: out)
+            try TrustListCommand.report(json, "created \(out)", ["list": out, "name": list.name, "sequence": list.sequence,
+                                                                   "nextUpdate": list.nextUpdate, "authorities": 0])
         }
     }
 
@@ -39,6 +47,7 @@ struct TrustListCommand: ParsableCommand {
         @Option(help: "A policy OID at that level (repeatable; default: the CA certificate's policies).") var policy: [String] = []
         @Option(help: "OCSP responder URL (repeatable).") var ocsp: [String] = []
         @Option(help: "CRL URL (repeatable).") var crl: [String] = []
+        @Flag(help: "Print one JSON value on one line instead of text.") var json = false
         func run() throws {
             var l = try TrustListCommand.read(list)
             let cert = try Certificate(bytes: try InputFile.read(caCert), what: caCert)
@@ -69,7 +78,9 @@ struct TrustListCommand: ParsableCommand {
             l.sequence += 1
             l.issued = now
             try TrustListCommand.write(l, to: list)
-            print("recognised \(cert.subject) (\(country), \(lvl.rawValue)) in \(list)")
+            try TrustListCommand.report(json, "recognised \(cert.subject) (\(country), \(lvl.rawValue)) in \(list)",
+                                        ["list": list, "authority": cert.subject.description, "sha256": sha, "country": country,
+                                         "level": lvl.rawValue, "policies": policies, "status": "granted", "sequence": l.sequence])
         }
     }
 
@@ -78,6 +89,7 @@ struct TrustListCommand: ParsableCommand {
         @Option(help: "The list file.") var list: String
         @Option(help: "The CA certificate.") var caCert: String
         @Option(help: "Withdrawn from T (RFC 3339; default now).") var at: String?
+        @Flag(help: "Print one JSON value on one line instead of text.") var json = false
         func run() throws {
             var l = try TrustListCommand.read(list)
             let cert = try Certificate(bytes: try InputFile.read(caCert), what: caCert)
@@ -91,7 +103,9 @@ struct TrustListCommand: ParsableCommand {
             l.sequence += 1
             l.issued = RFC3339.format(Date())
             try TrustListCommand.write(l, to: list)
-            print("withdrew \(cert.subject) from \(RFC3339.format(when))")
+            try TrustListCommand.report(json, "withdrew \(cert.subject) from \(RFC3339.format(when))",
+                                        ["list": list, "authority": cert.subject.description, "sha256": sha, "status": "withdrawn",
+                                         "since": RFC3339.format(when), "sequence": l.sequence])
         }
     }
 
@@ -114,7 +128,7 @@ struct TrustListCommand: ParsableCommand {
             let e = JSONEncoder()
             e.outputFormatting = [.prettyPrinted, .sortedKeys]
             try AtomicFile.write([UInt8](try e.encode(wrapper)) + [0x0a], to: out)
-            print("signed \(list) -> \(out)")
+            try TrustListCommand.report(options.json, "signed \(list) -> \(out)", ["list": list, "out": out, "bytes": signed.count])
         }
     }
 
@@ -148,7 +162,12 @@ struct TrustListCommand: ParsableCommand {
             var bytes = try InputFile.readLarge(file)
             if let w = try? JSONDecoder().decode(SignedTrustList.self, from: Data(bytes)), let d = Data(base64Encoded: w.list) { bytes = [UInt8](d) }
             let l = try TrustList.decode(bytes, what: file)
-            if json { FileHandle.standardOutput.write(Data(try l.encoded())); return }
+            if json {
+                // One line, like every --json (the list file itself stays pretty-printed).
+                let object = try JSONSerialization.jsonObject(with: Data(try l.encoded()))
+                try Output.json(object)
+                return
+            }
             print("\(l.name) #\(l.sequence), issued \(l.issued), next update \(l.nextUpdate)")
             for a in l.authorities {
                 print("  [\(a.status)] \(a.country) \(a.name)")

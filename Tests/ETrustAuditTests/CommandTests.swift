@@ -105,25 +105,24 @@ struct CommandTests {
         }
     }
 
-    @Test("audit log --json prints one JSON object per line; --event issue selects exactly the issuances")
+    @Test("audit log --json prints one JSON value on one line, {count, events}; --event issue selects exactly the issuances")
     func log() throws {
         let a = try AuditHome.make()
         let all = try TestSupport.etrust(["audit", "log", "--home", a.home, "--json"])
         #expect(all.status == 0, "\(all.stderr)")
-        let allLines = all.stdout.split(separator: "\n")
-        #expect(allLines.count == a.size)
-        for (i, line) in allLines.enumerated() {
-            let o = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(line)")
+        #expect(all.stdout.split(separator: "\n").count == 1)
+        let allEvents = TestSupport.auditEvents(all.stdout)
+        #expect(allEvents.count == a.size)
+        #expect(all.json?["count"] as? Int == a.size)
+        for (i, o) in allEvents.enumerated() {
             #expect(o["index"] as? Int == i)
         }
         let r = try TestSupport.etrust(["audit", "log", "--home", a.home, "--json", "--event", "issue"])
         #expect(r.status == 0, "\(r.stderr)")
-        let lines = r.stdout.split(separator: "\n")
-        #expect(lines.count == 5)
+        let events = TestSupport.auditEvents(r.stdout)
+        #expect(events.count == 5)
         var serials: [String] = []
-        for line in lines {
-            #expect(line.contains("\"type\":\"issue\""), "\(line)")
-            let o = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(line)")
+        for o in events {
             #expect(o["type"] as? String == "issue")
             #expect(o["index"] is Int)
             if let s = o["serial"] as? String { serials.append(s) }
@@ -131,7 +130,7 @@ struct CommandTests {
         #expect(serials == a.serials)
         // By serial: exactly that issuance.
         let one = try TestSupport.etrust(["audit", "log", "--home", a.home, "--json", "--serial", a.serials[2]])
-        #expect(one.stdout.split(separator: "\n").count == 1)
+        #expect(TestSupport.auditEvents(one.stdout).count == 1)
         #expect(one.stdout.contains("\"serial\":\"\(a.serials[2])\""))
     }
 

@@ -35,7 +35,7 @@ import Testing
             #expect(keyStore.hasPrefix("pkcs11:token=etrust-ca;object=\(name);id=%") && keyStore.hasSuffix(";type=private"), "\(name): \(keyStore)")
         }
         let keyEvents = try HSMRun.etrust(["audit", "log", "--home", home, "--event", "key", "--json"], token: token)
-        let payloads = HSMRun.lines(keyEvents.stdout).compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let payloads = TestSupport.auditEvents(keyEvents.stdout)
         for name in ["root", "issuing"] {
             let event = payloads.first { $0["ca"] as? String == name && $0["action"] as? String == "generated" }
             #expect(event?["store"] as? String == "pkcs11", "key event of \(name): \(String(describing: event))")
@@ -76,9 +76,9 @@ import Testing
 
         let revoked = try HSMRun.etrust(["revoke", "--home", home, "--ca", "issuing", "--serial", serials[1], "--reason", "keyCompromise"], token: token)
         #expect(revoked.status == 0, "revoke: \(revoked.stderr)")
-        let crl = try HSMRun.etrust(["crl", "--home", home, "--ca", "issuing", "--out", work + "/issuing.crl", "--pem"], token: token)
+        let crl = try HSMRun.etrust(["crl", "--home", home, "--ca", "issuing", "--out", work + "/issuing.crl"], token: token)
         try #require(crl.status == 0, "crl: \(crl.stderr)")
-        let rootCRL = try HSMRun.etrust(["crl", "--home", home, "--ca", "root", "--out", work + "/root.crl", "--pem"], token: token)
+        let rootCRL = try HSMRun.etrust(["crl", "--home", home, "--ca", "root", "--out", work + "/root.crl"], token: token)
         try #require(rootCRL.status == 0, "crl root: \(rootCRL.stderr)")
 
         let crlOK = try TestSupport.openssl(["crl", "-in", work + "/issuing.crl", "-noout", "-verify", "-CAfile", issuingPEM])

@@ -89,7 +89,7 @@ enum HSMRun {
     /// `etrust init` and cheap key encryption for the home's file keys (the audit key).
     static func home(in directory: String) throws -> String {
         let home = directory + "/home"
-        let r = try TestSupport.etrust(["init", "--home", home])
+        let r = try TestSupport.etrust(["init", "--home", home, "--public-url", "http://pki.test.tg"])
         try #require(r.status == 0, "etrust init: \(r.stderr)")
         let path = home + "/etrust.yaml"
         let text = try String(contentsOfFile: path, encoding: .utf8)

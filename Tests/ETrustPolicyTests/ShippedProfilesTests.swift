@@ -11,7 +11,7 @@ struct ShippedProfilesTests {
 
     static let shippedNames = [
         "root-ca", "sub-ca", "citizen-authentication", "citizen-signing", "organisation-seal",
-        "tls-server", "tls-client", "ocsp-signing", "timestamping",
+        "tls-server", "tls-server-ov", "tls-client", "ocsp-signing", "timestamping",
     ]
 
     static var yamlFiles: [String] {

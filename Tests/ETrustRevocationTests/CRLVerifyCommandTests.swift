@@ -97,10 +97,13 @@ struct CRLVerifyCommandTests {
 
         // --out writes the same CRL elsewhere (a folder for a partitioned CA).
         let out = h.work + "/copy.crl"
-        try h.ok(["crl", "--ca", "root", "--out", out])
+        try h.ok(["crl", "--ca", "root", "--out", out, "--der"])
         #expect(try Rev.bytes(out) == Rev.bytes(h.crlPath("root.crl")))
+        // PEM unless --der, as everywhere.
+        try h.ok(["crl", "--ca", "root", "--out", out + ".pem"])
+        #expect(try String(decoding: Rev.bytes(out + ".pem"), as: UTF8.self).hasPrefix("-----BEGIN X509 CRL-----"))
         let outDir = h.work + "/shards"
-        try h.ok(["crl", "--ca", "part", "--out", outDir])
+        try h.ok(["crl", "--ca", "part", "--out", outDir, "--der"])
         for k in [0, 15] {
             #expect(try Rev.bytes(outDir + "/part-\(k).crl") == Rev.bytes(h.crlPath("part-\(k).crl")))
         }

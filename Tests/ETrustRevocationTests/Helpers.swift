@@ -14,7 +14,7 @@ enum Rev {
     static let issuingSubject = "CN=Revocation Test Issuing,O=etrust tests,C=TG"
     static let partSubject = "CN=Revocation Test Partitioned,O=etrust tests,C=TG"
     static let spareSubject = "CN=Revocation Test Spare,O=etrust tests,C=TG"
-    static let baseURL = "http://pki.example.org"
+    static let baseURL = "http://pki.test.tg"
 
     struct Failure: Error, CustomStringConvertible {
         let description: String
@@ -102,7 +102,7 @@ enum Rev {
     /// (sub-ca-partitioned: 16 shards), all with the CLI. Built once, copied per test.
     private static let template: Swift.Result<String, any Error> = Swift.Result {
         let home = try TestSupport.temporaryDirectory("etrust-rev-template") + "/home"
-        let initialised = try etrust(["init", "--home", home])
+        let initialised = try etrust(["init", "--home", home, "--public-url", "http://pki.test.tg"])
         guard initialised.status == 0 else { throw Failure("etrust init: \(initialised.stderr)") }
         let configPath = home + "/etrust.yaml"
         let config = try String(contentsOfFile: configPath, encoding: .utf8)

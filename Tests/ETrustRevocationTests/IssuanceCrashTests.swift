@@ -41,9 +41,7 @@ struct IssuanceCrashTests {
         #expect(try h.sql("SELECT state FROM issuance_intents WHERE serial = '\(serial)'") == "abandoned")
         #expect(try h.count("issuance_intents", where: "state = 'pending'") == 0)
         let log = try h.ok(["audit", "log", "--serial", serial, "--json"])
-        let events = log.stdout.split(separator: "\n").compactMap { line in
-            (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
-        }
+        let events = TestSupport.auditEvents(log.stdout)
         #expect(events.count == 1, "\(log.stdout)")
         #expect(events.first?["type"] as? String == "abandon")
         #expect((events.first?["tbsSHA256"] as? String)?.count == 64)

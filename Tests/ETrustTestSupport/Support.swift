@@ -70,6 +70,12 @@ public enum TestSupport {
                       stderr: String(decoding: errData, as: UTF8.self))
     }
 
+    /// The entries of `etrust audit log --json` (`{"count": N, "events": [...]}`).
+    public static func auditEvents(_ stdout: String) -> [[String: Any]] {
+        let object = (try? JSONSerialization.jsonObject(with: Data(stdout.utf8))) as? [String: Any]
+        return object?["events"] as? [[String: Any]] ?? []
+    }
+
     /// Runs `etrust` with ETRUST_PASSPHRASE set unless `passphrase` is nil.
     @discardableResult
     public static func etrust(_ arguments: [String], passphrase: String? = "test-passphrase", environment: [String: String] = [:]) throws -> Result {

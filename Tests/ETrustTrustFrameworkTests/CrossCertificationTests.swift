@@ -29,9 +29,7 @@ struct CrossCertificationTests {
         let fp = try TF.openssl(["x509", "-in", n.aRoot, "-noout", "-fingerprint", "-sha256"]).stdout
         let aRootSHA = fp.split(separator: "=").last!.replacingOccurrences(of: ":", with: "").trimmingCharacters(in: .whitespacesAndNewlines)
         let log = try TF.ok(["audit", "log", "--home", homeB, "--event", "issue", "--json"])
-        let events = log.stdout.split(separator: "\n").compactMap {
-            (try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any]
-        }
+        let events = TestSupport.auditEvents(log.stdout)
         let crossEvents = events.filter { $0["crossCertifies"] != nil }
         #expect(crossEvents.count == 1, "\(log.stdout)")
         #expect((crossEvents.first?["crossCertifies"] as? String)?.lowercased() == aRootSHA.lowercased(), "\(crossEvents)")

@@ -39,7 +39,7 @@ struct Nations: Sendable {
     }
 
     static func initHome(_ path: String) throws {
-        try check(TestSupport.etrust(["init", "--home", path]), "init \(path)")
+        try check(TestSupport.etrust(["init", "--home", path, "--public-url", "http://pki.test.tg"]), "init \(path)")
         let config = path + "/etrust.yaml"
         let text = try String(contentsOfFile: config, encoding: .utf8)
         guard text.contains("pbkdf2Iterations: 600000") else { throw FixtureError("etrust.yaml holds no pbkdf2Iterations: 600000") }

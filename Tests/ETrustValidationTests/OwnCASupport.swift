@@ -60,14 +60,13 @@ enum OwnCA {
 
     /// `etrust init`, cheap key encryption, and `publicBaseURL` (the {base} of CDP and AIA URLs).
     static func initHome(_ home: String, publicBaseURL: String, in work: String) throws {
-        try mustEtrust(["init", "--home", home], in: work)
+        try mustEtrust(["init", "--home", home, "--public-url", publicBaseURL], in: work)
         let path = home + "/etrust.yaml"
         let text = try String(contentsOfFile: path, encoding: .utf8)
-        guard text.contains("pbkdf2Iterations: 600000"), text.contains("publicBaseURL: http://pki.example.org") else {
+        guard text.contains("pbkdf2Iterations: 600000"), text.contains("publicBaseURL: \(publicBaseURL)") else {
             throw Failure("etrust.yaml no longer has the expected defaults:\n\(text)")
         }
         try text.replacingOccurrences(of: "pbkdf2Iterations: 600000", with: "pbkdf2Iterations: 1000")
-            .replacingOccurrences(of: "publicBaseURL: http://pki.example.org", with: "publicBaseURL: \(publicBaseURL)")
             .write(toFile: path, atomically: true, encoding: .utf8)
     }
 

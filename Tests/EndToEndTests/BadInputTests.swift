@@ -120,7 +120,7 @@ enum BadInput: String, CaseIterable, Sendable, CustomTestStringConvertible {
         case .showNotHex:
             return Expectation(arguments: ["show", "ZZZ", "--home", home], exit: 2, mentions: ["ZZZ"])
         case .showUnknownSerial:
-            return Expectation(arguments: ["show", "01", "--home", home], exit: 1, mentions: ["01"])
+            return Expectation(arguments: ["show", "01", "--home", home], exit: 2, mentions: ["01"])
         }
     }
 }

@@ -21,7 +21,7 @@ import Testing
     private static let template: Swift.Result<String, any Error> = Swift.Result {
         let dir = try TestSupport.temporaryDirectory("e2e-custody-template")
         let home = dir + "/home"
-        try E2E.etrust(["init", "--home", home])
+        try E2E.etrust(["init", "--home", home, "--public-url", "http://pki.test.tg"])
         try E2E.cheapKeys(home)
         var passArgs: [String] = []
         for i in 1...3 {
@@ -142,7 +142,7 @@ import Testing
         #expect(try E2E.sqlCount(f.home, "certificates", where: "ca_id = (SELECT id FROM cas WHERE name = 'issuing')") == 10)
         let log = try E2E.etrust(["audit", "log", "--home", f.home, "--json", "--event", "key", "--ca", "issuing"])
         #expect(log.status == 0, "\(log.stderr)")
-        let unlocks = try E2E.lines(log.stdout).compactMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let unlocks = TestSupport.auditEvents(log.stdout)
             .filter { $0["action"] as? String == "unlocked" }
         #expect(unlocks.map { $0["shares"] as? String ?? "" } == combinations.map { $0.map { "issuing-\($0)" }.joined(separator: ",") })
         #expect(unlocks.allSatisfy { $0["custody"] as? String == "3of5" })
@@ -264,7 +264,7 @@ import Testing
             #expect(text.contains("Witnesses:") && text.contains("Signature: ____"), "\(text)")
             #expect(text.contains(name == "root" ? "ec-p384" : "ec-p256"))
             let log = try E2E.etrust(["audit", "log", "--home", f.home, "--json", "--event", "ceremony", "--ca", name])
-            let events = try E2E.lines(log.stdout).compactMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            let events = TestSupport.auditEvents(log.stdout)
             #expect(events.count == 1, "\(log.stdout)")
             #expect(events.first?["spkiSHA256"] as? String == spki)
             #expect(events.first?["certificateSHA256"] as? String == fingerprint)

@@ -111,7 +111,7 @@ enum E2E {
     /// `etrust init` into a new temporary folder, then cheap key encryption for the tests.
     static func initHome(_ label: String = "e2e") throws -> String {
         let home = try TestSupport.temporaryDirectory(label) + "/home"
-        let r = try etrust(["init", "--home", home])
+        let r = try etrust(["init", "--home", home, "--public-url", "http://pki.test.tg"])
         try #require(r.status == 0, "etrust init failed: \(r.stderr)")
         try cheapKeys(home)
         return home

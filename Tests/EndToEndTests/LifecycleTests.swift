@@ -10,7 +10,7 @@ import Testing
         let home = dir + "/home"
 
         // init prints the home it created.
-        let initialised = try E2E.etrust(["init", "--home", home])
+        let initialised = try E2E.etrust(["init", "--home", home, "--public-url", "http://pki.test.tg"])
         #expect(initialised.status == 0, "init: \(initialised.stderr)")
         #expect(initialised.stdout.contains(home))
         for file in ["etrust.yaml", "etrust.db", "policies/tls-server.yaml", "keys", "certs"] {
@@ -20,7 +20,7 @@ import Testing
 
         // init --json names home, config, policies and database.
         let jsonHome = dir + "/home-json"
-        let j = try E2E.etrust(["init", "--home", jsonHome, "--json"])
+        let j = try E2E.etrust(["init", "--home", jsonHome, "--json", "--public-url", "http://pki.test.tg"])
         #expect(j.status == 0, "init --json: \(j.stderr)")
         let initJSON = try #require(j.json, "init --json printed no JSON object: \(j.stdout)")
         #expect(initJSON["home"] as? String == jsonHome)

@@ -14,7 +14,7 @@ struct PKCS12Tests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try "card-secret\n".write(toFile: dir + "/pass", atomically: true, encoding: .utf8)
         let keysBefore = try FileManager.default.contentsOfDirectory(atPath: home + "/keys").sorted()
-        let r = try TestSupport.etrust(["issue", "--home", home, "--ca", "issuing", "--profile", "citizen-signing", "--generate-key",
+        let r = try TestSupport.etrust(["issue", "--home", home, "--ca", "issuing", "--profile", "citizen-signing", "--allow-example-url", "--generate-key",
                                         "--subject", "CN=Ama Mensah,GN=Ama,SN=Mensah,serialNumber=IDCTG-42,C=TG",
                                         "--p12", dir + "/ama.p12", "--p12-password-file", dir + "/pass", "--json"])
         #expect(r.status == 0, "\(r.stderr)")
@@ -62,7 +62,7 @@ struct PKCS12Tests {
         try "card-secret\n".write(toFile: dir + "/pass", atomically: true, encoding: .utf8)
         try "subject\n\"CN=A B,GN=A,SN=B,serialNumber=IDCTG-1,C=TG\"\n\"CN=C D,GN=C,SN=D,serialNumber=IDCTG-2,C=TG\"\n"
             .write(toFile: dir + "/rows.csv", atomically: true, encoding: .utf8)
-        let r = try TestSupport.etrust(["issue", "--home", home, "--ca", "issuing", "--profile", "citizen-signing", "--generate-key",
+        let r = try TestSupport.etrust(["issue", "--home", home, "--ca", "issuing", "--profile", "citizen-signing", "--allow-example-url", "--generate-key",
                                         "--batch", dir + "/rows.csv", "--out", dir + "/out", "--p12-password-file", dir + "/pass"])
         #expect(r.status == 0, "\(r.stderr)")
         let files = try FileManager.default.contentsOfDirectory(atPath: dir + "/out")
@@ -72,7 +72,7 @@ struct PKCS12Tests {
         for args in [["--p12", dir + "/x.p12", "--p12-password-file", dir + "/pass"],
                      ["--subject", "CN=X,GN=X,SN=Y,serialNumber=IDCTG-3,C=TG", "--p12-password-file", dir + "/pass"],
                      ["--subject", "CN=X,GN=X,SN=Y,serialNumber=IDCTG-3,C=TG", "--p12", dir + "/x.p12"]] {
-            let bad = try TestSupport.etrust(["issue", "--home", home, "--ca", "issuing", "--profile", "citizen-signing", "--generate-key"] + args)
+            let bad = try TestSupport.etrust(["issue", "--home", home, "--ca", "issuing", "--profile", "citizen-signing", "--allow-example-url", "--generate-key"] + args)
             #expect(bad.status == 2, "\(args): \(bad.stderr)")
             #expect(!FileManager.default.fileExists(atPath: dir + "/x.p12"))
         }

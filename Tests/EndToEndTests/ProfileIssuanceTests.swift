@@ -15,8 +15,9 @@ struct ProfileCase: Sendable, CustomTestStringConvertible {
     let expectedSubject: String
     /// A SAN that must appear in `openssl x509 -text`.
     var expectedSAN: String?
-    /// Also judged by the CA/Browser Forum TLS server linter.
+    /// Also judged by the CA/Browser Forum TLS server linter; the type it must detect (nil: any).
     var serverAuth = false
+    var serverAuthType: String?
 
     /// Also judged by pkilint's ETSI linter; the certificate type it must detect (nil: any).
     var etsi = false
@@ -46,6 +47,12 @@ struct ProfileCase: Sendable, CustomTestStringConvertible {
         ProfileCase(profile: "tls-server", subject: "/", san: ["dns:api.example.tg", "ip:41.207.160.10"],
                     expectedSubject: "", expectedSAN: "DNS:api.example.tg, IP Address:41.207.160.10", serverAuth: true,
                     variant: "empty subject"),
+        // BR 7.1.4.2 / 7.1.2.7.4: organization validated, attributes in the BR's order (C, ST, L, O, CN);
+        // pkilint must detect the OV type from the policy OID.
+        ProfileCase(profile: "tls-server-ov", subject: "/C=TG/ST=Maritime/L=Lome/O=Example Shop SARL/CN=shop.example.tg",
+                    san: ["dns:shop.example.tg"],
+                    expectedSubject: "CN=shop.example.tg,O=Example Shop SARL,L=Lome,ST=Maritime,C=TG",
+                    expectedSAN: "DNS:shop.example.tg", serverAuth: true, serverAuthType: "OV-FINAL-CERTIFICATE"),
         ProfileCase(profile: "tls-client", subject: "/CN=service.example.tg/O=Ministry of Digital Economy/C=TG",
                     requestExtensions: ["subjectAltName=DNS:service.example.tg"],
                     expectedSubject: "C=TG,O=Ministry of Digital Economy,CN=service.example.tg",
@@ -137,7 +144,10 @@ struct ProfileCase: Sendable, CustomTestStringConvertible {
         // pkilint: no ERROR or FATAL finding (RFC 5280), and the CA/B Forum BR for TLS servers.
         try expectLintClean("lint_pkix_cert", [], leaf)
         if c.serverAuth {
-            try expectLintClean("lint_cabf_serverauth_cert", ["-d"], leaf)
+            let r = try expectLintClean("lint_cabf_serverauth_cert", ["-d", "-o"], leaf)
+            if let type = c.serverAuthType {
+                #expect(r.stderr.contains(type), "lint_cabf_serverauth_cert detected '\(r.stderr)', expected \(type)")
+            }
         }
         if c.etsi {
             // ETSI EN 319 412: -o prints the detected certificate type on stderr.
