@@ -18,7 +18,7 @@ cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 export ETRUST_PASSPHRASE=abuse-passphrase ETRUST_SIGNER_PASSPHRASE=abuse-responder-passphrase
 h="$work/home"
-"$bin/etrust" init --home "$h" >/dev/null
+"$bin/etrust" init --home "$h" --public-url http://pki.abuse.test >/dev/null
 sed -i 's/pbkdf2Iterations: 600000/pbkdf2Iterations: 1000/' "$h/etrust.yaml"
 "$bin/etrust" ca create root --home "$h" --subject "CN=Abuse Root,O=etrust,C=TG" >/dev/null
 "$bin/etrust" ca create issuing --home "$h" --parent root --subject "CN=Abuse Issuing,O=etrust,C=TG" >/dev/null
