@@ -11,7 +11,7 @@ import Testing
         let db = try TestPostgres.freshDatabase()
         let dir = try TestSupport.temporaryDirectory("e2e-" + label)
         let home = dir + "/home"
-        let r = try E2E.etrust(["init", "--home", home, "--database", db.description])
+        let r = try E2E.etrust(["init", "--home", home, "--database", db.description, "--public-url", "http://pki.test.tg"])
         try #require(r.status == 0, "init --database: \(r.stderr)")
         try E2E.cheapKeys(home)
         for args in [["ca", "create", "root", "--subject", E2E.rootSubject, "--key", "ec-p384"],
