@@ -50,6 +50,7 @@ struct CLIJSONTableTests {
         var serial = ""
         var holdSerial = ""
         var notAFolder: String { work + "/plain-file" }
+        var softHSMConf: String { work + "/softhsm2.conf" }
 
         static func make() throws -> Fixture {
             let (home, work) = try E2E.pki("e2e-json-table")
@@ -83,6 +84,9 @@ struct CLIJSONTableTests {
             try #require(other.status == 0, "\(other.stderr)")
             try E2E.write("profile: [broken\n", to: work + "/badpolicies/broken.yaml", creatingFolder: true)
             try makeTimeStamp(work)
+            // The hsm rows use a token folder of their own, never the machine's SoftHSM2 set-up.
+            try FileManager.default.createDirectory(atPath: work + "/tokens", withIntermediateDirectories: true)
+            try E2E.write("directories.tokendir = \(work)/tokens\nobjectstore.backend = file\nlog.level = ERROR\n", to: f.softHSMConf)
             return f
         }
     }
@@ -277,7 +281,8 @@ struct CLIJSONTableTests {
         let f = try Fixture.make()
         defer { E2E.cleanUp(f.home); E2E.cleanUp(f.broken) }
         for row in Self.rows(f) {
-            let r = try E2E.etrust(row.arguments + ["--json"], environment: ["ETRUST_SIGNER_PASSPHRASE": "signer-passphrase"])
+            let r = try E2E.etrust(row.arguments + ["--json"], environment: ["ETRUST_SIGNER_PASSPHRASE": "signer-passphrase",
+                                                                                  "SOFTHSM2_CONF": f.softHSMConf])
             let label = "\(row.command) [\(row.outcome)] \(row.arguments.joined(separator: " "))"
             #expect(r.status == row.outcome.exit, "\(label): exit \(r.status)\nstdout: \(r.stdout)\nstderr: \(r.stderr)")
             let lines = r.stdout.split(separator: "\n", omittingEmptySubsequences: false)

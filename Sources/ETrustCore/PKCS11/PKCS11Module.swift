@@ -64,9 +64,14 @@ package final class PKCS11Module: @unchecked Sendable {
         guard let ctx = PKCS11_CTX_new() else { throw ETrustError.openSSL("PKCS11_CTX_new", code: .pkcs11) }
         guard PKCS11_CTX_load(ctx, path) == 0 else {
             PKCS11_CTX_free(ctx)
-            throw ETrustError.openSSL("PKCS11_CTX_load", category: .environment, code: .pkcs11) {
-                "PKCS#11 module \(path) cannot be loaded\($0.isEmpty ? "" : ": \($0)")"
+            // libp11 reports C_Initialize's return value last; what OpenSSL queued before it
+            // (engines it failed to load on the way) only hides the cause.
+            let cause = OpenSSLErrorQueue.drain().last?.text ?? "failed"
+            var message = "PKCS#11 module \(path) cannot be initialised (C_Initialize: \(cause))"
+            if path.contains("softhsm") {
+                message += "; SoftHSM2 needs a readable configuration (SOFTHSM2_CONF, else /etc/softhsm/softhsm2.conf) whose tokendir exists and is writable"
             }
+            throw ETrustError.environment(message, code: .pkcs11)
         }
         guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
             PKCS11_CTX_unload(ctx); PKCS11_CTX_free(ctx)
