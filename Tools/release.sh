@@ -14,7 +14,9 @@ base=$(sed -n 's/.*static let string = "\([^"+]*\).*/\1/p' "$version_file")
 describe=$(git describe --tags --always --dirty 2>/dev/null || echo unknown)
 if [[ "$describe" =~ ^v?[0-9]+\.[0-9]+\.[0-9]+$ ]]; then version=${describe#v}; else version="$base+$describe"; fi
 cp "$version_file" "$version_file.orig"
-trap 'mv -f "$version_file.orig" "$version_file"' EXIT
+# touch: the restored file must look newer than the stamped build, or the next debug build keeps
+# the stamped version.
+trap 'mv -f "$version_file.orig" "$version_file"; touch "$version_file"' EXIT
 sed -i "s/static let string = \"[^\"]*\"/static let string = \"$version\"/" "$version_file"
 
 echo "== building etrust $version (release, static Swift runtime)"
@@ -22,7 +24,7 @@ for product in etrust etrust-ocspd; do
   swift build -c release --static-swift-stdlib --product "$product" 2>&1 | grep -E 'error|warning: unre|Compiling.*failed|Build of product' || true
 done
 bin=$(swift build -c release --static-swift-stdlib --show-bin-path)
-mv -f "$version_file.orig" "$version_file"
+mv -f "$version_file.orig" "$version_file"; touch "$version_file"
 trap - EXIT
 
 mkdir -p "$out/bin" "$out/completions"

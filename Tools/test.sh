@@ -2,8 +2,8 @@
 # Runs every test of etrust on a fresh Debian 12 machine: installs what is missing (Debian packages
 # with apt-get, PostgreSQL among them, pkilint and pyca/cryptography into a virtual environment
 # under .build/), builds, starts a private PostgreSQL cluster (Tools/postgres.sh), then runs the
-# whole suite, every store test on SQLite and on PostgreSQL. Nothing is skipped; a missing tool
-# fails the run.
+# whole suite, every store test on SQLite and on PostgreSQL, and last builds and checks the release
+# binaries (Tools/release.sh). Nothing is skipped; a missing tool fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -49,3 +49,12 @@ pg_start
 
 echo "== testing"
 swift test --skip-build "$@"
+
+# The release binaries, as operators install them: built with the Swift runtime linked in
+# statically, every man page rendered by man -l without a warning, and the binary run under
+# env -i (no Swift on PATH or LD_LIBRARY_PATH) through init, ca create, issue, verify and the
+# audit log (Tools/release.sh, Tools/release-check.sh). Only on the whole run, not a --filter.
+if [ $# -eq 0 ]; then
+  echo "== release binaries: static Swift runtime, man pages, env -i"
+  Tools/release.sh "$root/.build/dist"
+fi

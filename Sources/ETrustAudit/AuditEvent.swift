@@ -5,7 +5,7 @@ import Foundation
 /// the transaction of the change it records; its leaf is the canonical JSON `payload(index:)`.
 public struct AuditEvent: Sendable {
     /// The kinds of event etrust appends (what `audit log --event` accepts).
-    public static let types = ["abandon", "ca", "ceremony", "crl", "issue", "key", "ocsp-signer", "policy", "refuse", "revoke", "unhold"]
+    public static let types = ["abandon", "ca", "ceremony", "crl", "issue", "key", "ocsp-signer", "policy", "recovered", "refuse", "revoke", "unhold"]
 
     public var type: String          // ca, key, issue, refuse, policy (revoke, crl, ... later)
     public var time: Date

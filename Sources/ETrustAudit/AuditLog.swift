@@ -13,6 +13,8 @@ public protocol AuditLogStorage: SubtreeHashSource {
     func insertAuditNode(level: Int, index: Int, hash: [UInt8]) throws
     func auditLeafHash(index: Int) throws -> [UInt8]?
     func insertAuditCheckpoint(size: Int, root: [UInt8], note: String, createdAt: Date) throws
+    /// The size of the newest checkpoint (0 without one).
+    func latestAuditCheckpointSize() throws -> Int
     func forEachAuditCheckpoint(_ body: (Int, [UInt8], String, Date) throws -> Void) throws
     func forEachAuditEntry(_ body: (Int, String, [UInt8], [UInt8]?) throws -> Void) throws
     func forEachAuditEvent(since: Date?, until: Date?, type: String?, serial: String?, ca: String?, profile: String?,
@@ -80,23 +82,27 @@ public struct AuditLog: @unchecked Sendable {   // unchecked: the storage is one
         return out
     }
 
-    /// Signs and stores a checkpoint of the whole log if it grew since the last one.
+    /// Signs and stores a checkpoint of the whole log if it grew since the last one. One
+    /// transaction (on PostgreSQL under the log's lock): checkpoints of several processes are
+    /// stored in the order of their sizes.
     public func signCheckpoint(origin: String, signer: Signer, publicKey: [UInt8], at now: Date) throws -> (Checkpoint, note: String)? {
-        let size = try self.size
-        if let last = try checkpoints().last, last.size == size { return nil }
-        let checkpoint = Checkpoint(origin: origin, size: size, root: try root(size: size))
-        let note = try SignedNote.sign(text: checkpoint.body, name: origin, signer: signer, publicKey: publicKey)
-        try storage.insertAuditCheckpoint(size: size, root: checkpoint.root, note: note, createdAt: now)
-        return (checkpoint, note)
+        try storage.transaction {
+            let size = try self.size
+            if try storage.latestAuditCheckpointSize() >= size { return nil }
+            let checkpoint = Checkpoint(origin: origin, size: size, root: try root(size: size))
+            let note = try SignedNote.sign(text: checkpoint.body, name: origin, signer: signer, publicKey: publicKey)
+            try storage.insertAuditCheckpoint(size: size, root: checkpoint.root, note: note, createdAt: now)
+            return (checkpoint, note)
+        }
     }
 
     /// Verifies every entry against the stored checkpoints (and `kept` ones).
-    public func verify(origin: String, publicKey: [UInt8], kept: [String] = []) throws -> AuditVerifier.Report {
+    public func verify(origin: String, publicKey: [UInt8], kept: [String] = [], requireCoverage: Bool = true) throws -> AuditVerifier.Report {
         var verifier = try AuditVerifier(origin: origin, publicKey: publicKey, checkpoints: try checkpoints().map(\.note), pinned: kept)
         try storage.forEachAuditEntry { id, payload, leaf, node in
             verifier.add(index: id - 1, payload: payload, storedLeafHash: leaf, storedNode: node)
         }
-        return verifier.finish()
+        return verifier.finish(requireCoverage: requireCoverage)
     }
 
     /// A self-contained bundle: the verifier key, every entry and every checkpoint.

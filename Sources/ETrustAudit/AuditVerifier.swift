@@ -11,6 +11,7 @@ public struct AuditVerifier {
         public var entry: Int?
         public var message: String
         public var description: String { message }
+        public init(entry: Int?, message: String) { self.entry = entry; self.message = message }
     }
 
     public struct Report: Sendable {
@@ -18,6 +19,10 @@ public struct AuditVerifier {
         public var checkpoints: Int
         public var latest: Checkpoint?
         public var failure: Failure?
+        /// Entries after the newest signed (or kept) checkpoint: committed by a command that was
+        /// interrupted or is still running, and not yet signed. Not tampering, but not proven
+        /// either; `audit verify --strict` and every bundle treat it as a failure.
+        public var unsignedTail: Range<Int>?
         public var ok: Bool { failure == nil }
     }
 
@@ -48,6 +53,13 @@ public struct AuditVerifier {
             parsed.append((c, note))
         }
         notes = parsed.sorted { $0.0.size < $1.0.size }
+        // Two checkpoints at one size are a fork (different roots) or padding (the same note
+        // again): neither verifies, and neither costs a signature check per copy.
+        if let (a, b) = zip(notes, notes.dropFirst()).first(where: { $0.0.checkpoint.size == $0.1.checkpoint.size }) {
+            failure = Failure(entry: nil, message: a.checkpoint.root == b.checkpoint.root
+                ? "the checkpoint at size \(a.checkpoint.size) appears more than once"
+                : "two checkpoints at size \(a.checkpoint.size) have different roots: the log was forked")
+        }
         var pins: [Checkpoint] = []
         for note in pinned {
             let n = try SignedNote(parsing: note)
@@ -58,7 +70,7 @@ public struct AuditVerifier {
         }
         self.pinned = pins
         // Every signature first: a forged or replaced checkpoint fails before any entry is read.
-        for (c, note) in notes {
+        for (c, note) in notes where failure == nil {
             let n = try SignedNote(parsing: note)
             guard c.origin == origin else {
                 failure = Failure(entry: nil, message: "checkpoint at size \(c.size) names origin '\(c.origin)', not '\(origin)'")
@@ -137,8 +149,10 @@ public struct AuditVerifier {
     }
 
     /// Finishes: entries not covered by any checkpoint, truncation below a checkpoint, and the
-    /// consistency of each checkpoint with the previous one.
-    public func finish() -> Report {
+    /// consistency of each checkpoint with the previous one. With `requireCoverage` (bundles,
+    /// `--strict`) entries after the newest checkpoint fail; else they are reported as the
+    /// unsigned tail.
+    public func finish(requireCoverage: Bool = true) -> Report {
         var failure = self.failure
         let size = range.size
         if failure == nil, let last = notes.last, last.checkpoint.size > size {
@@ -147,10 +161,16 @@ public struct AuditVerifier {
         if failure == nil, let p = pinned.first(where: { $0.size > size }) {
             failure = Failure(entry: size, message: "the log has \(size) entries but the kept checkpoint covers \(p.size): history was truncated")
         }
-        if failure == nil, let lastSize = notes.last?.checkpoint.size, lastSize < size {
-            failure = Failure(entry: lastSize, message: "entries \(lastSize)..\(size - 1) are not covered by any signed checkpoint")
+        let covered = max(notes.last?.checkpoint.size ?? 0, pinned.map(\.size).max() ?? 0)
+        var tail: Range<Int>? = nil
+        if failure == nil, covered < size {
+            if requireCoverage {
+                failure = Failure(entry: covered, message: "entries \(covered)..\(size - 1) are not covered by any signed checkpoint")
+            } else {
+                tail = covered..<size
+            }
         }
-        return Report(entries: size, checkpoints: notes.count, latest: notes.last?.checkpoint, failure: failure)
+        return Report(entries: size, checkpoints: notes.count, latest: notes.last?.checkpoint, failure: failure, unsignedTail: tail)
     }
 
     /// The integer member "index" of a canonical payload. A quote inside a JSON string is always

@@ -86,10 +86,51 @@ public final class AuditTrail {
         return try SignedNote.parseVerifierKey(text)
     }
 
-    /// Verifies the home's whole log against its stored checkpoints (and `kept` checkpoints).
-    public func verify(kept: [String] = [], verifierKey: String? = nil) throws -> AuditVerifier.Report {
+    /// Verifies the home's whole log against its stored checkpoints, the checkpoint it published
+    /// (a database replaced, emptied or rolled back cannot go below it) and `kept` checkpoints.
+    /// Entries after the newest checkpoint are the report's unsigned tail, or a failure when
+    /// `strict`.
+    public func verify(kept: [String] = [], verifierKey: String? = nil, strict: Bool = false,
+                       pinPublished: Bool = true) throws -> AuditVerifier.Report {
         let key = try self.verifierKey(pinned: verifierKey)
-        return try log.verify(origin: key.name, publicKey: key.publicKey, kept: kept)
+        let published = pinPublished ? publishedCheckpoint() : nil
+        var report = try log.verify(origin: key.name, publicKey: key.publicKey, kept: kept + (published.map { [$0] } ?? []),
+                                    requireCoverage: strict)
+        // What the home published is one of the database's checkpoints, unless checkpoints were
+        // deleted or the database was replaced, emptied or rolled back behind the home's back.
+        if report.failure == nil, let published, let c = try? Checkpoint(body: SignedNote(parsing: published).text),
+           try !log.checkpoints().contains(where: { $0.size == c.size && $0.root == c.root }) {
+            report.failure = AuditVerifier.Failure(entry: nil, message: "the checkpoint this home published (\(checkpointPath), size \(c.size)) is not among the database's checkpoints: checkpoints were deleted or the database was replaced or rolled back")
+        }
+        return report
+    }
+
+    /// pub/audit/checkpoint, when the home has published one.
+    func publishedCheckpoint() -> String? { try? String(contentsOfFile: checkpointPath, encoding: .utf8) }
+
+    /// After a restore: publishes the restored database's newest checkpoint in place of the one
+    /// published before, and returns the size that one covered (when it covered more).
+    func republishAfterRestore() throws -> Int? {
+        let before = publishedCheckpoint().flatMap { try? Checkpoint(body: SignedNote(parsing: $0).text).size }
+        guard let (latest, note) = try? latestSignedCheckpoint() else { return nil }
+        try AtomicFile.write(note, to: checkpointPath)
+        return before.flatMap { $0 > latest.size ? $0 : nil }
+    }
+
+    /// The size of the newest stored checkpoint (0 without one).
+    public func signedSize() throws -> Int { try log.storage.latestAuditCheckpointSize() }
+
+    /// Called before a command changes the home: entries that an earlier command committed but
+    /// never covered by a checkpoint (it was killed, or is still running) are covered now, after a
+    /// `recovered` event that names them. Nothing happens when the log is fully signed.
+    public func recoverUnsignedTail() throws {
+        guard home.config.auditEnabled, keyExists else { return }
+        let size = try log.size, signed = try signedSize()
+        guard size > signed else { return }
+        try log.append([AuditEvent(type: "recovered", time: clock.now(), ca: nil, serialHex: nil, profile: nil,
+                                   fields: ["action": "checkpoint", "uncoveredFrom": String(signed), "uncoveredTo": String(size - 1),
+                                            "cause": "an interrupted or concurrently running command"])])
+        try checkpoint()
     }
 
     /// A self-contained bundle: the verifier key, every entry and every checkpoint.

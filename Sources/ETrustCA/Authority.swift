@@ -38,6 +38,7 @@ public final class Authority {
     /// `pin` unlocks the home's PKCS#11 tokens (read only when a token key is needed).
     public init(home: Home, clock: ETrustClock = SystemClock(), passphrase: @escaping () throws -> [UInt8],
                 pin: (() throws -> [UInt8])? = nil) throws {
+        try home.checkSecretPermissions()
         let profiles = try home.loadProfiles()
         let store = try home.openStore()
         env = CAEnvironment(home: home, store: store, keys: KeyStore(home: home, passphrase: passphrase, pin: pin ?? KeyStore.noPIN), clock: clock,
@@ -108,6 +109,7 @@ public final class Authority {
     /// What every changing command does first: finish or abandon the issuance intents a
     /// stopped process left, and log profiles loaded or changed since the last command.
     public func prepareForChanges() throws {
+        try env.audit.recoverUnsignedTail()
         try issuer.recoverIntents()
         try env.audit.recordPolicyChanges(env.profiles)
     }
@@ -119,8 +121,9 @@ public final class Authority {
     public var auditVerifierKeyPath: String { env.audit.verifierKeyPath }
     public var auditCheckpointPath: String { env.audit.checkpointPath }
     public func auditVerifierKey(pinned: String? = nil) throws -> (name: String, publicKey: [UInt8]) { try env.audit.verifierKey(pinned: pinned) }
-    public func verifyAudit(kept: [String] = [], verifierKey: String? = nil) throws -> AuditVerifier.Report {
-        try env.audit.verify(kept: kept, verifierKey: verifierKey)
+    public func verifyAudit(kept: [String] = [], verifierKey: String? = nil, strict: Bool = false,
+                            pinPublished: Bool = true) throws -> AuditVerifier.Report {
+        try env.audit.verify(kept: kept, verifierKey: verifierKey, strict: strict, pinPublished: pinPublished)
     }
     public func exportAudit(to path: String) throws -> Int { try env.audit.export(to: path) }
 }

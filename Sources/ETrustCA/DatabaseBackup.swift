@@ -24,7 +24,7 @@ public enum DatabaseBackup {
         defer { unlink(tmp) }
         switch home.config.databaseEngine {
         case .sqlite:
-            try SQLiteStore(path: home.databasePath).backup(to: tmp)
+            try SQLiteStore(path: home.existingDatabasePath()).backup(to: tmp)
         case .postgres:
             let url = try postgresURL(home)
             try PostgresTool.run("pg_dump", ["--format=custom", "--no-owner", "--file", tmp] + PostgresTool.connection(url),
@@ -38,9 +38,17 @@ public enum DatabaseBackup {
         return Written(path: out, bytes: data.count, sha256: Hex.encode(Digest.sha256(Array(data))))
     }
 
-    /// Replaces the home's database with the backup in `file`, then verifies the audit log.
-    /// Stop every process using the database first.
-    public static func restore(home: Home, from file: String) throws -> AuditVerifier.Report {
+    /// What a restore left: the restored log's verification, and the size of the checkpoint the
+    /// home had published before when it covered more entries than the backup holds (those
+    /// entries were appended after the backup and are gone).
+    public struct Restored: Sendable {
+        public var verification: AuditVerifier.Report
+        public var publishedSizeBefore: Int?
+    }
+
+    /// Replaces the home's database with the backup in `file`, verifies the audit log and
+    /// publishes the restored log's newest checkpoint. Stop every process using the database first.
+    public static func restore(home: Home, from file: String) throws -> Restored {
         guard FileManager.default.isReadableFile(atPath: file) else {
             throw ETrustError.badInput("\(file): cannot read the backup", code: .notFound)
         }
@@ -50,9 +58,11 @@ public enum DatabaseBackup {
             try PostgresTool.run("pg_restore", ["--clean", "--if-exists", "--no-owner", "--single-transaction"]
                                  + PostgresTool.connection(try postgresURL(home)) + [file], password: try home.databasePassword())
         }
-        return try Authority(home: home, passphrase: {
+        let authority = try Authority(home: home, passphrase: {
             throw ETrustError.badInput("restore needs no key passphrase", code: .invalidArgument)
-        }).verifyAudit()
+        })
+        let report = try authority.verifyAudit(pinPublished: false)
+        return Restored(verification: report, publishedSizeBefore: report.ok ? try authority.env.audit.republishAfterRestore() : nil)
     }
 
     private static func restoreSQLite(home: Home, from file: String) throws {

@@ -36,7 +36,7 @@ public enum DatabaseMigration {
                                        code: .invalidArgument)
         }
         let target = home.using(database: url, passwordFile: passwordFile)
-        let source = try SQLiteStore(path: home.databasePath)
+        let source = try SQLiteStore(path: home.existingDatabasePath())
         guard let copy = try target.openStore() as? PostgresStore else { throw ETrustError.environment("not a PostgreSQL store") }
         try StoreCopy.copy(from: source, to: copy)
         return try prove(home: target, source: source, copy: copy)

@@ -69,7 +69,7 @@ public struct Home: Sendable {
                 try AtomicFile.write(text, to: staging + "/policies/" + name, mode: 0o644)
             }
             let config = try HomeConfig.parse(configText, file: HomeConfig.fileName)
-            let store = try Home(path: staging, config: config).openStore()
+            let store = try Home(path: staging, config: config).openStore(creating: true)
             let now = clock.now()
             let events = try EmbeddedProfiles.files.keys.sorted().map { name in
                 let p = try ProfileLoader.load(text: EmbeddedProfiles.files[name]!, file: name)

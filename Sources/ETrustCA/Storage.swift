@@ -87,17 +87,41 @@ extension SQLiteStore: StoreReachability {}
 extension PostgresStore: StoreReachability {}
 
 extension Home {
-    /// Opens the store the home's configuration names: the one place an engine is chosen.
-    public func openStore() throws -> any HomeStore {
+    /// Opens the store the home's configuration names: the one place an engine is chosen. Only
+    /// `etrust init` creates a database (`creating`); a home whose SQLite file is gone is an
+    /// error, never silently given an empty one.
+    public func openStore(creating: Bool = false) throws -> any HomeStore {
         switch config.databaseEngine {
         case .sqlite:
-            return try SQLiteStore(path: databasePath)
+            return try SQLiteStore(path: creating ? databasePath : existingDatabasePath())
         case .postgres:
             guard let url = config.databaseURL else {
                 throw ETrustError.badInput("\(join(HomeConfig.fileName)): engine postgres needs database.url", code: .invalidArgument)
             }
             return try PostgresStore(url: url, password: try databasePassword())
         }
+    }
+
+    /// Every secret the home holds passes SecretFilePolicy before any command (or the daemon)
+    /// uses the home: `keys/` and each file in it (CA, audit, responder and TSA keys, key shares),
+    /// and the database password file. Read-only commands too: a weakened home is reported at once.
+    public func checkSecretPermissions() throws {
+        try SecretFilePolicy.check(keysDirectory, what: "the home's keys folder")
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: keysDirectory)) ?? [] {
+            try SecretFilePolicy.check(keysDirectory + "/" + name, what: "key file")
+        }
+        if let file = config.databasePasswordFile {
+            try SecretFilePolicy.check(file.hasPrefix("/") ? file : join(file), what: "database password file")
+        }
+    }
+
+    /// The SQLite file, which must exist: only `etrust init` creates it.
+    public func existingDatabasePath() throws -> String {
+        guard FileManager.default.fileExists(atPath: databasePath) else {
+            throw ETrustError.environment("the database of this home is missing (\(databasePath)): restore it from a backup (etrust restore); only etrust init creates one",
+                                          code: .notFound)
+        }
+        return databasePath
     }
 
     /// Where the database is, for people: the SQLite file or the PostgreSQL URL (no password).
@@ -110,6 +134,7 @@ extension Home {
     public func databasePassword() throws -> String? {
         if let file = config.databasePasswordFile {
             let path = file.hasPrefix("/") ? file : join(file)
+            try SecretFilePolicy.check(path, what: "database password file")
             guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
                 throw ETrustError.environment("\(path): cannot read the database password file", code: .io)
             }

@@ -5,7 +5,8 @@ import Foundation
 /// The one mapping from failures to the contract's exit codes, for both executables:
 /// refused 1, usage or unreadable input 2, environment 3. One line on stderr names the cause;
 /// with `--json`, the same error is also one JSON object on stdout:
-/// `{"error", "code", "category": "refused|usage|environment", "profile", "rule"}`.
+/// `{"error", "code", "category": "refused|usage|environment", "profile", "rule", "serial"}` (serial:
+/// a certificate committed before the failure).
 public enum CommandLineMain {
     /// `bareIsUsage`: a command of subcommands run with no argument at all prints its help and
     /// exits 2 (the contract's bare `etrust`).
@@ -23,7 +24,7 @@ public enum CommandLineMain {
             exit(0)
         } catch let e as ETrustError {
             fail(name: name, message: e.reason, code: e.category.exitCode, category: category(e.category), json: json,
-                 profile: e.profile, rule: e.rule)
+                 profile: e.profile, rule: e.rule, serial: e.committedSerial)
         } catch let e as ExitCode {
             exit(e.rawValue)
         } catch {
@@ -51,12 +52,14 @@ public enum CommandLineMain {
         }
     }
 
-    static func fail(name: String, message: String, code: Int32, category: String, json: Bool, profile: String? = nil, rule: String? = nil) -> Never {
+    static func fail(name: String, message: String, code: Int32, category: String, json: Bool, profile: String? = nil, rule: String? = nil,
+                     serial: String? = nil) -> Never {
         if !message.isEmpty { FileHandle.standardError.write(Data("\(name): \(message)\n".utf8)) }
         if json {
             var object: [String: Any] = ["error": message, "code": Int(code), "category": category]
             if let profile { object["profile"] = profile }
             if let rule { object["rule"] = rule }
+            if let serial { object["serial"] = serial }
             if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) {
                 FileHandle.standardOutput.write(data + Data("\n".utf8))
             }

@@ -12,9 +12,12 @@ public struct SecretSource: Sendable {
     public var flag: String
     public var environmentVariable: String?
     public var prompt: Bool
+    /// Its file must pass SecretFilePolicy (it opens the home's keys). A PKCS#12 password, handed
+    /// to a subscriber with the file it opens, is not held to it.
+    public var guarded: Bool
 
-    public init(what: String, flag: String, environmentVariable: String?, prompt: Bool = true) {
-        self.what = what; self.flag = flag; self.environmentVariable = environmentVariable; self.prompt = prompt
+    public init(what: String, flag: String, environmentVariable: String?, prompt: Bool = true, guarded: Bool = true) {
+        self.what = what; self.flag = flag; self.environmentVariable = environmentVariable; self.prompt = prompt; self.guarded = guarded
     }
 
     /// The home's key passphrase: --passphrase-file or ETRUST_PASSPHRASE, or a prompt.
@@ -26,7 +29,7 @@ public struct SecretSource: Sendable {
     /// The PIN of the home's PKCS#11 tokens: --pin-file or ETRUST_PKCS11_PIN, or a prompt.
     public static let pkcs11PIN = SecretSource(what: "PKCS#11 PIN", flag: "--pin-file", environmentVariable: "ETRUST_PKCS11_PIN")
     /// A PKCS#12 password: --p12-password-file, or a prompt.
-    public static let p12Password = SecretSource(what: "PKCS#12 password", flag: "--p12-password-file", environmentVariable: nil)
+    public static let p12Password = SecretSource(what: "PKCS#12 password", flag: "--p12-password-file", environmentVariable: nil, guarded: false)
 
     /// The same source where nobody can answer a prompt (a daemon).
     public var withoutPrompt: SecretSource {
@@ -37,6 +40,8 @@ public struct SecretSource: Sendable {
 
     public func read(file: String?) throws -> [UInt8] {
         if let file {
+            // A passphrase or PIN file is held to the policy of the keys it opens.
+            if guarded { try SecretFilePolicy.check(file, what: "\(what) file") }
             guard let data = FileManager.default.contents(atPath: file) else {
                 throw ETrustError.badInput("\(file): cannot read the \(what) file", code: .missingPassphrase)
             }

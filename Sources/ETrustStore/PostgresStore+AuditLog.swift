@@ -44,6 +44,10 @@ extension PostgresStore {
                    [.integer(size), .blob(root), .text(note), .time(createdAt)])
     }
 
+    public func latestAuditCheckpointSize() throws -> Int {
+        Int(try db.query("SELECT size FROM checkpoints ORDER BY id DESC LIMIT 1").first?.int("size") ?? 0)
+    }
+
     public func forEachAuditCheckpoint(_ body: (Int, [UInt8], String, Date) throws -> Void) throws {
         for r in try db.query("SELECT size, root, note, created_at FROM checkpoints ORDER BY id") {
             try body(Int(r.int("size") ?? 0), r.blob("root") ?? [], r.text("note") ?? "", Date(unixSeconds: r.int("created_at") ?? 0))

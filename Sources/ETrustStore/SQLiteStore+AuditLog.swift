@@ -39,6 +39,10 @@ extension SQLiteStore {
         }
     }
 
+    public func latestAuditCheckpointSize() throws -> Int {
+        Int(try db.cached("SELECT size FROM checkpoints ORDER BY id DESC LIMIT 1").query().first?.int("size") ?? 0)
+    }
+
     /// Checkpoints in the order they were signed: (size, root, note, createdAt).
     public func forEachAuditCheckpoint(_ body: (Int, [UInt8], String, Date) throws -> Void) throws {
         try db.prepare("SELECT size, root, note, created_at FROM checkpoints ORDER BY id").forEachColumns { c in

@@ -52,6 +52,7 @@ struct Audit: ParsableCommand {
         @Option(help: "Verify an exported bundle instead of the home (no database, no CA key).") var bundle: String?
         @Option(help: "A checkpoint kept from an earlier visit: the log must extend it.") var against: [String] = []
         @Option(help: "The log's verifier key file (NAME+ID+KEY) kept by the auditor.") var key: String?
+        @Flag(help: "Fail (exit 1) on entries not yet covered by a signed checkpoint (a bundle always does).") var strict = false
         @OptionGroup var options: ReadOptions
 
         func run() throws {
@@ -71,12 +72,15 @@ struct Audit: ParsableCommand {
             if let bundle {
                 report = try AuditBundle.verify(path: bundle, kept: kept, verifierKey: vkey)
             } else {
-                report = try options.openAuthority().verifyAudit(kept: kept, verifierKey: vkey)
+                report = try options.openAuthority().verifyAudit(kept: kept, verifierKey: vkey, strict: strict)
             }
+            let tail = report.unsignedTail.map { "entries \($0.lowerBound)..\($0.upperBound - 1) are not yet covered by a signed checkpoint (a command was interrupted or is still running; the next changing command signs them)" }
+            if let tail { Output.error("warning: \(tail)") }
             if options.json {
                 var o: [String: Any] = ["valid": report.ok, "entries": report.entries, "checkpoints": report.checkpoints]
                 if let f = report.failure { o["reason"] = f.message; o["firstFailingEntry"] = f.entry ?? NSNull() }
                 if let c = report.latest { o["treeSize"] = c.size; o["rootHash"] = Data(c.root).base64EncodedString() }
+                if let t = report.unsignedTail { o["unsignedTail"] = ["from": t.lowerBound, "to": t.upperBound - 1] }
                 try Output.json(o)
             } else if let f = report.failure {
                 print("audit log does NOT verify: \(f.message)")

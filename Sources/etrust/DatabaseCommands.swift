@@ -32,7 +32,7 @@ struct DB: ParsableCommand {
         @Option(help: "The PostgreSQL database: postgres://USER@HOST:PORT/DATABASE.") var to: String
         @Option(help: "A file holding the database password (else ETRUST_DB_PASSWORD); written into etrust.yaml as database.passwordFile.")
         var dbPasswordFile: String?
-        @OptionGroup var options: HomeOptions
+        @OptionGroup var options: ReadOptions
 
         func run() throws {
             let home = try Home.open(options.homePath)
@@ -72,7 +72,7 @@ struct Backup: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write a consistent backup of the home's database (SQLite: VACUUM INTO; PostgreSQL: pg_dump --format=custom).")
     @Option(help: "The backup file (must not exist).") var out: String
-    @OptionGroup var options: HomeOptions
+    @OptionGroup var options: ReadOptions
 
     func run() throws {
         let home = try Home.open(options.homePath)
@@ -89,14 +89,19 @@ struct Restore: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Replace the home's database with a backup (stop every process using it first), then verify the audit log.")
     @Option(help: "The backup file written by 'etrust backup'.") var from: String
-    @OptionGroup var options: HomeOptions
+    @OptionGroup var options: ReadOptions
 
     func run() throws {
         let home = try Home.open(options.homePath)
-        let report = try DatabaseBackup.restore(home: home, from: from)
+        let restored = try DatabaseBackup.restore(home: home, from: from)
+        let report = restored.verification
+        if let before = restored.publishedSizeBefore {
+            Output.error("warning: the home had published a checkpoint at size \(before); the \(before - report.entries) entries appended after this backup are not in it (an auditor's kept checkpoint will show the rollback)")
+        }
         if options.json {
             var o: [String: Any] = ["restored": from, "valid": report.ok, "entries": report.entries, "checkpoints": report.checkpoints]
             if let f = report.failure { o["reason"] = f.message }
+            if let before = restored.publishedSizeBefore { o["publishedSizeBefore"] = before }
             try Output.json(o)
         } else if let f = report.failure {
             print("restored \(from) into \(home.databaseDescription), but the audit log does NOT verify: \(f.message)")

@@ -95,9 +95,10 @@ struct HomeOptions: ParsableArguments {
         } catch {
             // What the command appended before it failed (a refusal, an abandoned intent) is
             // covered by a checkpoint too; a failure that appended nothing writes nothing.
-            if let size = try? authority.auditLog.size, size != sizeBefore { try? authority.checkpoint() }
+            if let size = try? authority.auditLog.size, size != sizeBefore { _ = try? authority.checkpoint() }
             throw error
         }
+        FaultInjection.point("command-before-checkpoint")
         do {
             try authority.checkpoint()
         } catch let e as ETrustError {

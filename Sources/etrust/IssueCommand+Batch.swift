@@ -4,6 +4,7 @@ import ETrustCA
 import ETrustCommandLine
 import ETrustCore
 import ETrustPolicy
+import ETrustStore
 import Foundation
 
 /// `etrust issue --batch FILE.csv`: requests from the CSV, issued in groups that are committed
@@ -87,6 +88,9 @@ extension Issue {
         let (requests, keys, early) = try batchRequests(path, sanOverride: sanOverride, subjectOverride: subjectOverride, validity: validity)
         let password = generateKey ? try p12Password() : []
         try options.changing { authority in
+        let resumed = resume ? try resumeCommitted(requests, csv: path, authority: authority) : [:]
+        let requests = requests.enumerated().filter { resumed[$0.offset] == nil }.map(\.element)
+        let keys = keys.enumerated().filter { resumed[$0.offset] == nil }.map(\.element)
         try authority.unlock(ca: ca)
         let chain = generateKey ? try authority.chain(of: ca) : []
         let progress = Progress(total: requests.count, enabled: Output.stderrIsTerminal && !options.json)
@@ -112,13 +116,41 @@ extension Issue {
         }
         progress.finish()
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9
-        try reportBatch(path, requests: requests, results: results, early: early, seconds: seconds)
+        try reportBatch(path, requests: requests, results: results, early: early, resumed: resumed.count, seconds: seconds)
         }
+    }
+
+    /// `--resume`: the rows whose key already has a certificate of this CA issued since the CSV
+    /// was last modified (committed by a batch killed before it wrote them out) get that
+    /// certificate's file, written now if missing; they are not issued again. Returns them by
+    /// row index (their serials).
+    private func resumeCommitted(_ requests: [IssuanceRequest], csv: String, authority: Authority) throws -> [Int: String] {
+        guard let out else { return [:] }
+        let modified = (try? FileManager.default.attributesOfItem(atPath: csv)[.modificationDate] as? Date) ?? nil
+        guard let since = modified else { throw ETrustError.badInput("\(csv): cannot read its modification time for --resume", code: .io) }
+        // Each committed certificate stands for one row: rows that repeat a key take its
+        // certificates one each, oldest first.
+        var bySPKI: [[UInt8]: [Certificate]] = [:]
+        let records = try authority.certificates(matching: CertificateFilter(ca: ca, since: since.addingTimeInterval(-1)), at: authority.clock.now())
+        for record in records.sorted(by: { $0.issuedAt > $1.issuedAt }) {
+            let c = try Certificate(der: record.der)
+            bySPKI[Digest.sha256(c.subjectPublicKeyInfo), default: []].append(c)
+        }
+        var resumed: [Int: String] = [:]
+        for (i, request) in requests.enumerated() {
+            guard case .csrFile(let path) = request.source,
+                  let csr = try? CertificateSigningRequest(bytes: try InputFile.read(path), what: path),
+                  let c = bySPKI[csr.publicKey.spkiSHA256]?.popLast() else { continue }
+            let file = FilePath.join(out, "\(c.serialHex).pem")
+            if !FileManager.default.fileExists(atPath: file) { try AtomicFile.write(Array(c.pem.utf8), to: file) }
+            resumed[i] = c.serialHex
+        }
+        return resumed
     }
 
     /// The batch's summary (and each problem with its line), then exit 1 if any row was refused.
     private func reportBatch(_ path: String, requests: [IssuanceRequest], results: [IssuanceResult],
-                             early: [(line: Int, error: String)], seconds: Double) throws {
+                             early: [(line: Int, error: String)], resumed: Int, seconds: Double) throws {
         var issued = 0
         var problems: [(line: String, message: String)] = early.map { ("line \($0.line)", $0.error) }
         var items: [[String: Any]] = early.map { ["line": $0.line, "error": $0.error] }
@@ -139,11 +171,14 @@ extension Issue {
         }
         items.sort { ($0["line"] as? Int ?? 0) < ($1["line"] as? Int ?? 0) }
         if options.json {
-            try Output.json(["issued": issued, "refused": problems.count, "results": items, "seconds": (seconds * 1000).rounded() / 1000])
+            var o: [String: Any] = ["issued": issued, "refused": problems.count, "results": items, "seconds": (seconds * 1000).rounded() / 1000]
+            if resume { o["resumed"] = resumed }
+            try Output.json(o)
         } else {
             for p in problems.sorted(by: { $0.line.count == $1.line.count ? $0.line < $1.line : $0.line.count < $1.line.count }) {
                 Output.info("\(path): \(p.line): \(p.message)")
             }
+            if resume { print("resumed \(resumed) certificate(s) committed by an earlier run") }
             print("issued \(issued), refused \(problems.count) in \(String(format: "%.2f", seconds)) s (\(Int(Double(issued) / max(seconds, 1e-9)))/s)")
         }
         if !problems.isEmpty { throw ExitCode(1) }

@@ -23,6 +23,8 @@ struct Issue: ParsableCommand {
     @Option(help: "PKCS#12 output (AES-256-CBC, PBKDF2) for --generate-key.") var p12: String?
     @Option(help: "A file holding the PKCS#12 password (else a prompt on a terminal).") var p12PasswordFile: String?
     @Option(help: "Key type generated with --generate-key.") var keyType: String = "ec-p256"
+    @Flag(help: "With --batch and --out: a row whose key already has a certificate of this CA, issued since the CSV was last modified (a batch killed after its commit), gets that certificate's file instead of a second certificate.")
+    var resume = false
     @OptionGroup var exampleURL: ExampleURLOption
     @OptionGroup var options: HomeOptions
 
@@ -40,6 +42,10 @@ struct Issue: ParsableCommand {
             if p12 != nil { throw ValidationError("--p12 goes with --generate-key") }
         }
         if batch == nil && profile == nil { throw ValidationError("--profile is required") }
+        if resume {
+            guard batch != nil, out != nil else { throw ValidationError("--resume goes with --batch FILE.csv and --out DIR") }
+            guard !generateKey else { throw ValidationError("--resume cannot recover a --generate-key batch: its keys existed only in the killed process") }
+        }
         let f = try outputFormat
         if batch != nil && (chain || format != nil) { throw ValidationError("--chain and --format go with --csr or --generate-key, not --batch") }
         if f == "der" && chain { throw ValidationError("--chain needs PEM or p12: DER holds one certificate") }
@@ -87,8 +93,23 @@ struct Issue: ParsableCommand {
             }
             return (c, r, try authority.chain(of: ca))
         }
-        // Released only now: the record and its audit event are committed.
-        try release(certificate, record: record, chain: chain, key: generated, password: password)
+        // Released only now: the record and its audit event are committed. A file that cannot be
+        // written now names the committed serial, so that nobody retries into a second certificate.
+        do {
+            try release(certificate, record: record, chain: chain, key: generated, password: password)
+        } catch let e as ETrustError {
+            throw Self.committed(record.serialHex, ca: ca, failure: e, p12: generated != nil)
+        }
+    }
+
+    /// The failure to write out a committed certificate, with its serial and how to get it.
+    static func committed(_ serial: String, ca: String, failure e: ETrustError, p12: Bool) -> ETrustError {
+        let fetch = p12 ? "its key existed only in this process: revoke it (etrust revoke --ca \(ca) --serial \(serial)) and issue again"
+                        : "get it with: etrust show \(serial) --ca \(ca) --out FILE"
+        var wrapped = ETrustError(e.code, "certificate \(serial) was issued and recorded, but \(e.reason); do not issue again, \(fetch)",
+                                  category: e.category)
+        wrapped.committedSerial = serial
+        return wrapped
     }
 
     /// The request of a single issuance: the CSR, or one made here for a key generated here
@@ -111,6 +132,7 @@ struct Issue: ParsableCommand {
             try AtomicFile.write(bytes, to: p12, mode: 0o600)
         }
         let pem = certificate.pem + (self.chain ? chain.map(\.pem).joined() : "")
+        if let out, FaultInjection.fails("issue-write-out") { throw ETrustError.environment("\(out): cannot write (injected fault)") }
         if let out, format != "p12" {
             if format == "der" { try AtomicFile.write(certificate.der, to: out) } else { try AtomicFile.write(pem, to: out) }
         }

@@ -54,6 +54,7 @@ struct Show: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show one certificate of the database by serial.")
     @Argument(help: "Serial number in hex (colons allowed).") var serial: String
     @Option(help: "The CA, when several CAs issued the same serial.") var ca: String?
+    @Option(help: "Write the certificate (PEM) to this file instead of printing it.") var out: String?
     @OptionGroup var options: ReadOptions
 
     func run() throws {
@@ -69,11 +70,18 @@ struct Show: ParsableCommand {
         }
         let now = authority.clock.now()
         let certificate = try Certificate(der: record.der)
+        if let out {
+            try OutputPath.checkWritableFile(out)
+            try AtomicFile.write(Array(certificate.pem.utf8), to: out)
+        }
         if options.json {
             var o = record.json(at: now)
             o["certificate"] = certificate.pem
             o["sha256"] = Hex.encode(certificate.sha256Fingerprint)
+            if let out { o["out"] = out }
             try Output.json(o)
+        } else if let out {
+            print("\(record.serialHex) \(record.subject) -> \(out)")
         } else {
             print("serial:   \(record.serialHex)")
             print("ca:       \(record.ca)")

@@ -80,6 +80,45 @@ struct BundleTests {
         #expect(try AuditBundle.verify(path: e.bundle).ok)
     }
 
+    @Test("a bundle with its checkpoints removed and an entry forged never verifies")
+    func checkpointsRemoved() throws {
+        let e = try export()
+        let stripped = try e.variant("no-checkpoints") { lines in
+            var l = lines.filter { !$0.hasPrefix("checkpoint ") }
+            l[e.line(ofEntry: 3)] = l[e.line(ofEntry: 3)].replacingOccurrences(of: "tls-server", with: "tls-client")
+            return l
+        }
+        let r = try verifyBundle(stripped, json: true)
+        #expect(r.status == 1, "\(r.stdout)\(r.stderr)")
+        #expect(r.json?["valid"] as? Bool == false)
+        #expect((r.json?["reason"] as? String ?? "").contains("entries 0..\(e.a.size - 1) are not covered by any signed checkpoint"), "\(r.stdout)")
+        // Even untouched entries without a checkpoint prove nothing.
+        let bare = try e.variant("bare") { $0.filter { !$0.hasPrefix("checkpoint ") } }
+        #expect(try verifyBundle(bare).status == 1)
+    }
+
+    @Test("a duplicated checkpoint, or two at one size with different roots, never verify; 100,001 copies fail fast")
+    func duplicatedCheckpoints() throws {
+        let e = try export()
+        let checkpoint = try #require(e.lines.last { $0.hasPrefix("checkpoint ") })
+        let twice = try e.variant("twice") { $0 + [checkpoint] }
+        let r = try verifyBundle(twice)
+        #expect(r.status == 1 && r.stdout.contains("appears more than once"), "\(r.stdout)\(r.stderr)")
+        // A second checkpoint at the newest size over another root (signed by the real key): a fork.
+        let key = try PrivateKey.load(fromFile: e.a.home + "/keys/audit.key.pem", passphrase: Array("test-passphrase".utf8))
+        let raw = try #require(try key.publicKey.ed25519Raw)
+        let origin = e.a.authority.home.config.auditOrigin
+        let forkNote = try SignedNote.sign(text: Checkpoint(origin: origin, size: e.a.size, root: [UInt8](repeating: 7, count: 32)).body,
+                                           name: origin, signer: try Signer(key: key), publicKey: raw)
+        let fork = try e.variant("fork") { $0 + ["checkpoint " + Data(forkNote.utf8).base64EncodedString()] }
+        let f = try verifyBundle(fork)
+        #expect(f.status == 1 && f.stdout.contains("different roots") && f.stdout.contains("forked"), "\(f.stdout)\(f.stderr)")
+        // Padding a bundle with copies costs no signature check per copy.
+        let padded = try e.variant("padded") { $0 + Array(repeating: checkpoint, count: 100_000) }
+        let report = try AuditBundle.verify(path: padded)
+        #expect(!report.ok && report.failure?.message.contains("appears more than once") == true)
+    }
+
     @Test("an edited entry line fails, naming the entry (exactly when it opens a checkpoint range)")
     func editedEntry() throws {
         let e = try export()

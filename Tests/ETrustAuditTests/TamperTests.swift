@@ -100,7 +100,7 @@ struct TamperTests {
         try expectVerifyFails(a, entry: id - 1, mentions: ["entry \(id - 1) is missing"])
     }
 
-    @Test("one well-formed event appended at the end, with its leaf and node: not covered by a signed checkpoint")
+    @Test("one well-formed event appended at the end, with its leaf and node: reported as the unsigned tail, a failure with --strict")
     func insertedAtTheEnd() throws {
         let a = try AuditHome.make()
         let size = a.size
@@ -115,7 +115,14 @@ struct TamperTests {
             INSERT INTO audit_nodes(level, idx, hash) VALUES (0, \(size), X'\(leaf)');
             """)
         #expect(try a.authority.auditLog.size == size + 1)
-        try expectVerifyFails(a, entry: size, mentions: ["\(size)..\(size)", "not covered by any signed checkpoint"])
+        // Indistinguishable from an entry whose command was killed before its checkpoint: a
+        // warning naming the range, and the JSON report's unsignedTail.
+        let plain = try a.verify()
+        #expect(plain.status == 0, "\(plain.stdout)\(plain.stderr)")
+        #expect(plain.stderr.contains("warning: entries \(size)..\(size) are not yet covered by a signed checkpoint"), "\(plain.stderr)")
+        let (_, json) = try a.verifyJSON()
+        #expect(json["unsignedTail"] as? [String: Int] == ["from": size, "to": size], "\(json)")
+        try expectVerifyFails(a, entry: size, mentions: ["\(size)..\(size)", "not covered by any signed checkpoint"], extra: ["--strict"])
     }
 
     @Test("two events' payloads and leaf hashes swapped: the first of them is named")
@@ -155,12 +162,22 @@ struct TamperTests {
         try expectVerifyFails(a, entry: nil, mentions: ["checkpoint at size \(size)", "signature does not verify"])
     }
 
-    @Test("the newest checkpoint row deleted: the entries it covered are named as uncovered")
+    @Test("the newest checkpoint row deleted: the checkpoint the home published is missing from the database")
     func lastCheckpointDeleted() throws {
         let a = try AuditHome.make()
         try a.sql("DELETE FROM checkpoints WHERE id = (SELECT MAX(id) FROM checkpoints)")
+        try expectVerifyFails(a, entry: nil, mentions: ["published", "size \(a.size)", "not among the database's checkpoints"])
+        // Without the published file, the entries it covered are named as uncovered (--strict).
+        try FileManager.default.removeItem(atPath: a.checkpointFile)
         let from = a.checkpointSizes[1]
-        try expectVerifyFails(a, entry: from, mentions: ["\(from)..\(a.size - 1)", "not covered by any signed checkpoint"])
+        try expectVerifyFails(a, entry: from, mentions: ["\(from)..\(a.size - 1)", "not covered by any signed checkpoint"], extra: ["--strict"])
+    }
+
+    @Test("the database emptied (every event and checkpoint deleted): the published checkpoint names the loss")
+    func databaseEmptied() throws {
+        let a = try AuditHome.make()
+        try a.sql("DELETE FROM events; DELETE FROM checkpoints; DELETE FROM audit_nodes;")
+        try expectVerifyFails(a, entry: 0, mentions: ["kept checkpoint covers \(a.size)", "truncated"])
     }
 
     /// Truncates the log to the second checkpoint as an attacker would: the events, the
@@ -278,6 +295,11 @@ struct TamperTests {
             statements += "UPDATE checkpoints SET note = '\(note)' WHERE size = \(size);\n"
         }
         try a.sql(statements)
+        // The checkpoint the home published still holds the old root.
+        try expectVerifyFails(a, entry: nil, mentions: ["does not extend the kept checkpoint at size \(a.size)", "rewritten"])
+        // The attacker publishes the re-signed newest checkpoint too: only the auditor's copy catches it.
+        let resigned = try a.sql("SELECT note FROM checkpoints WHERE size = \(a.size)").dropLast()
+        try String(resigned).write(toFile: a.checkpointFile, atomically: true, encoding: .utf8)
         let plain = try a.verify()
         #expect(plain.status == 0, "\(plain.stdout)\(plain.stderr)")
         try expectVerifyFails(a, entry: nil, mentions: ["does not extend the kept checkpoint at size \(a.size)", "rewritten"],

@@ -21,6 +21,7 @@ import Testing
         try #require(root.status == 0, "ca create root: \(root.stderr)")
         let pinFile = work + "/pin"
         try "\(SoftHSM.pin)\n".write(toFile: pinFile, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: pinFile)
         let issuing = try HSMRun.etrust(["ca", "create", "issuing", "--home", home, "--parent", "root", "--subject", HSMRun.issuingSubject,
                                          "--key", "ec-p384", "--key-store", store, "--pin-file", pinFile], token: token, pin: nil)
         try #require(issuing.status == 0, "ca create issuing: \(issuing.stderr)")

@@ -54,7 +54,7 @@ enum Rev {
         for (k, v) in environment { env[k] = v }
         p.environment = env
         let errFile = NSTemporaryDirectory() + "etrust-rev-stderr-\(UUID().uuidString)"
-        FileManager.default.createFile(atPath: errFile, contents: nil)
+        _ = FileManager.default.createFile(atPath: errFile, contents: nil)
         defer { try? FileManager.default.removeItem(atPath: errFile) }
         let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errFile))
         p.standardOutput = FileHandle.nullDevice
@@ -167,6 +167,13 @@ final class TestHome: @unchecked Sendable {
         try #require(r.status == 0, "etrust \(arguments.joined(separator: " ")) exited \(r.status): \(r.stderr)",
                      sourceLocation: sourceLocation)
         return r
+    }
+
+    /// Writes a CSR (a new P-256 key) for `cn` into the work folder; returns its path.
+    func csrFile(_ cn: String) throws -> String {
+        let path = work + "/\(cn).csr.pem"
+        try Rev.write(PEM.encode(try TestSupport.csr(subject: "CN=\(cn)").der, label: "CERTIFICATE REQUEST"), to: path)
+        return path
     }
 
     func caPEM(_ name: String) -> String { home + "/certs/\(name).pem" }

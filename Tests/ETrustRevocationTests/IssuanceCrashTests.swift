@@ -10,12 +10,7 @@ import Testing
 /// The kill comes from the test builds' fault-injection points.
 @Suite("Issuance intents survive crashes")
 struct IssuanceCrashTests {
-    /// Writes a CSR for `cn` into the home's work folder.
-    func csr(_ h: TestHome, _ cn: String) throws -> String {
-        let path = h.work + "/\(cn).csr.pem"
-        try Rev.write(PEM.encode(try TestSupport.csr(subject: "CN=\(cn)").der, label: "CERTIFICATE REQUEST"), to: path)
-        return path
-    }
+    func csr(_ h: TestHome, _ cn: String) throws -> String { try h.csrFile(cn) }
 
     @Test("killed after the intent or after the signature: nothing released, the intent is abandoned and logged, the log verifies",
           arguments: ["issue-after-intent", "issue-after-sign"])

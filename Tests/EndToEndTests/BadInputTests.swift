@@ -104,7 +104,7 @@ enum BadInput: String, CaseIterable, Sendable, CustomTestStringConvertible {
         case .noPassphrase:
             return Expectation(arguments: tls + ["--csr", good], passphrase: nil, exit: 2, mentions: ["passphrase"])
         case .emptyPassphraseFile:
-            try E2E.write("\n", to: file)
+            try E2E.writeSecret("\n", to: file)
             return Expectation(arguments: tls + ["--csr", good, "--passphrase-file", file], passphrase: nil, exit: 2,
                                mentions: ["passphrase"])
         case .issueWithoutCA:

@@ -25,7 +25,7 @@ import Testing
         try E2E.cheapKeys(home)
         var passArgs: [String] = []
         for i in 1...3 {
-            try E2E.write("root custodian \(i) passphrase\n", to: dir + "/root-pass-\(i)")
+            try E2E.writeSecret("root custodian \(i) passphrase\n", to: dir + "/root-pass-\(i)")
             passArgs += ["--custodian-passphrase-file", dir + "/root-pass-\(i)"]
         }
         let root = try E2E.etrust(["ca", "create", "root", "--home", home, "--subject", E2E.rootSubject, "--key", "ec-p384",

@@ -50,6 +50,12 @@ enum E2E {
         try text.write(toFile: path, atomically: true, encoding: .utf8)
     }
 
+    /// A passphrase or PIN file as operators keep them: mode 0600 (etrust refuses wider).
+    static func writeSecret(_ text: String, to path: String) throws {
+        try write(text, to: path)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+    }
+
     static func read(_ path: String) throws -> String {
         try String(contentsOfFile: path, encoding: .utf8)
     }

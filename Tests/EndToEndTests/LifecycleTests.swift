@@ -100,7 +100,7 @@ import Testing
         let der = work + "/tls.csr.der"
         try E2E.pemToDER(csr, to: der)
         let passphraseFile = work + "/passphrase"
-        try E2E.write("test-passphrase\n", to: passphraseFile)
+        try E2E.writeSecret("test-passphrase\n", to: passphraseFile)
         let base = ["issue", "--home", home, "--ca", "issuing", "--profile", "tls-server", "--san", "dns:www.example.tg"]
 
         // PEM request, certificate on stdout.

@@ -50,6 +50,9 @@ public struct ETrustError: Error, CustomStringConvertible, Sendable, Equatable {
     /// and the audit log report them without parsing `reason`.
     public var profile: String?
     public var rule: String?
+    /// A certificate committed before the failure (its file could not be written): its serial,
+    /// so that a retry fetches it instead of issuing a second one.
+    public var committedSerial: String?
     /// For a failed OpenSSL call: which call, and the drained error queue as structured entries.
     /// Not part of equality (two failures of the same kind are the same error).
     public var openSSL: OpenSSLFailure?

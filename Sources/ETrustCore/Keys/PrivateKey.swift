@@ -187,11 +187,7 @@ public struct PrivateKey: Sendable {
             throw ETrustError.badInput("\(path): no such key file", code: .notFound)
         }
         // Refuse a key others can read: someone has already weakened its protection.
-        if st.st_mode & 0o077 != 0 {
-            throw ETrustError.refused(
-                "\(path): key file mode \(String(st.st_mode & 0o777, radix: 8)) is group- or world-accessible; chmod 600 it",
-                code: .insecureKeyFile)
-        }
+        try SecretFilePolicy.check(path, what: "key file")
         let bytes = try InputFile.read(path)
         return try load(bytes, passphrase: passphrase, allowUnencrypted: allowUnencrypted, what: path)
     }
