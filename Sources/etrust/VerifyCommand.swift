@@ -148,6 +148,8 @@ struct Verify: ParsableCommand {
     @OptionGroup var trust: TrustOptions
     @Option(name: .long, help: "The CA home whose root CAs and profile assurance levels are used by default.") var home: String?
     @Flag(help: "Print one JSON object.") var json = false
+    @Option(help: "A biometric sample TYPE=FILE to match against the certificate's biometricInfo hash (repeatable); exit 1 when one does not match.")
+    var biometric: [String] = []
     @Option(help: .hidden) var benchmarkRepeat: Int?
 
     func run() throws {
@@ -167,8 +169,12 @@ struct Verify: ParsableCommand {
             return
         }
         let result = try validator.validate(cert, request)
+        let samples = try BiometricSample.check(biometric, against: cert)
+        let samplesMatch = samples.allSatisfy { $0["matches"] as? Bool == true }
         if json {
-            try Output.json(result.json)
+            var o = result.json
+            if !samples.isEmpty { o["biometric"] = samples; o["biometricMatch"] = samplesMatch }
+            try Output.json(o)
         } else {
             print(result.valid ? "valid" : "INVALID: \(result.reason) [\(result.errorCode)]")
             if !result.path.isEmpty { print("path:"); for c in result.path { print("  \(c.subject)") } }
@@ -177,7 +183,11 @@ struct Verify: ParsableCommand {
             for r in result.revocation where r.status != "not-checked" || result.revocationMode != .none {
                 print("revocation: \(r.subject): \(r.status) (\(r.source))")
             }
+            for s in samples {
+                let verdict = s["present"] as? Bool != true ? "no such biometricInfo entry" : s["matches"] as? Bool == true ? "matches" : "DOES NOT MATCH"
+                print("biometric \(s["type"]!): \(verdict)")
+            }
         }
-        if !result.valid { throw ExitCode(1) }
+        if !result.valid || !samplesMatch { throw ExitCode(1) }
     }
 }
