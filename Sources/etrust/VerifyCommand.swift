@@ -10,7 +10,7 @@ struct TrustOptions: ParsableArguments {
     @Option(help: "A trust anchor (PEM bundle or DER); repeatable. Default: the home's root CAs.") var anchor: [String] = []
     @Option(help: "An untrusted intermediate certificate (PEM bundle or DER); repeatable.") var intermediate: [String] = []
     @Option(help: "A CRL (PEM or DER); repeatable. Every CRL given is used.") var crl: [String] = []
-    @Option(help: "A signed trust list: anchors and assurance levels from it only.") var trustList: String?
+    @Option(help: "A signed trust list (etrust JSON or ETSI TS 119 612 XML): anchors and assurance levels from it only.") var trustList: String?
     @Option(help: "The trust list signer's certificate (or the CA certificate that issued it).") var trustListSigner: String?
     @Option(help: "An acceptable certificate policy OID (user-initial-policy-set); repeatable. Default {anyPolicy}.") var policy: [String] = []
     @Flag(help: "initial-explicit-policy (RFC 5280 6.1.1).") var requireExplicitPolicy = false
@@ -96,7 +96,7 @@ struct TrustOptions: ParsableArguments {
             guard anchor.isEmpty else { throw ETrustError.badInput("--trust-list takes its anchors from the list only; drop --anchor", code: .invalidArgument) }
             let signer = try Certificate(bytes: try InputFile.read(trustListSigner), what: trustListSigner)
             let now = Date()
-            let verified = try SignedTrustList.verify(try InputFile.readLarge(trustList), signerCertificate: signer, at: now, what: trustList)
+            let verified = try SignedTrustList.verifyAny(try InputFile.readLarge(trustList), signerCertificate: signer, at: now, what: trustList)
             let at = time ?? now
             for a in verified.list.authorities where a.status != "suspended" {
                 // Withdrawn: no longer an anchor from the withdrawal on, nor for anything issued after it.

@@ -64,8 +64,5 @@ public struct PolicyDocument: Sendable {
         sections.contains { $0.number.hasPrefix(s.number + ".") }
     }
 
-    static func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-    }
+    static func escape(_ s: String) -> String { XMLTree.escape(s) }
 }
