@@ -39,15 +39,20 @@ public enum ETSITrustListReader {
     /// The one enveloped ds:Signature: it covers the whole document (URI "" with the enveloped
     /// transform) and the XAdES SignedProperties, whose SigningCertificateV2 names the signer.
     static func signatureParts(_ root: XMLTreeElement, what: String) throws -> (signer: Certificate, signingTime: Date?) {
+        // Exactly one signature in the whole document, a child of the root: xmlsec1 verifies the
+        // first it finds, and that must be the one read here (no signature wrapping).
         let signatures = root.children("Signature", ETSI.ds)
-        guard signatures.count == 1, let sig = signatures.first else { throw fail(what, "\(signatures.count) ds:Signature elements (one expected)") }
+        let everywhere = root.count(where: { $0.name == "Signature" && $0.namespace == ETSI.ds })
+        guard signatures.count == 1, everywhere == 1, let sig = signatures.first else {
+            throw fail(what, "\(everywhere) ds:Signature elements (one expected, a child of the root)")
+        }
         let refs = sig.child("SignedInfo", ETSI.ds)?.children("Reference", ETSI.ds) ?? []
         guard refs.contains(where: { $0.attributes["URI"] == "" && ($0.child("Transforms", ETSI.ds)?.children("Transform", ETSI.ds) ?? [])
                 .contains { $0.attributes["Algorithm"] == ETSI.envelopedTransform } }) else {
             throw fail(what, "the signature does not cover the whole list (no Reference URI=\"\" with the enveloped-signature transform)")
         }
         guard let props = sig.child("Object", ETSI.ds)?.child("QualifyingProperties", ETSI.xades)?.child("SignedProperties", ETSI.xades),
-              let spID = props.attributes["Id"],
+              let spID = props.attributes["Id"], root.count(where: { $0.attributes["Id"] == spID }) == 1,
               refs.contains(where: { $0.attributes["URI"] == "#" + spID && $0.attributes["Type"] == ETSI.signedPropertiesType }) else {
             throw fail(what, "no signed XAdES SignedProperties (XAdES-BES)")
         }

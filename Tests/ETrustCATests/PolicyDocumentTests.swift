@@ -79,7 +79,7 @@ import Testing
         let html = doc.html()
         #expect(html.hasPrefix("<!DOCTYPE html>") && html.hasSuffix("</html>\n"))
         for h in RFC3647Outline.headings {
-            #expect(html.contains("id=\"s\(h.number)\">\(h.number) \(h.title)<"), "\(h.number)")
+            #expect(html.contains("id=\"s\(h.number)\">\(h.number) \(h.title.replacingOccurrences(of: "'", with: "&apos;"))<"), "\(h.number)")
         }
         #expect(!html.contains("<script"))
         #expect(html.components(separatedBy: "<ul>").count == html.components(separatedBy: "</ul>").count)

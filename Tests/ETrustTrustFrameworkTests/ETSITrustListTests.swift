@@ -161,6 +161,14 @@ print(json.dumps(out))
         let asA = try importing(work + "/by-a.xml", signer: n.aRoot)
         #expect(asA.status == 0, "the same list with A as its signer: \(asA.stdout)")
 
+        // A second signature (wrapping): xmlsec1 checks the first it meets, so only one is allowed.
+        let start = try #require(text.range(of: "<ds:Signature ")), end = try #require(text.range(of: "</ds:Signature>"))
+        let copy = String(text[start.lowerBound..<end.upperBound])
+        try text.replacingOccurrences(of: "</tsl:SchemeInformation>", with: copy + "</tsl:SchemeInformation>")
+            .write(toFile: work + "/wrapped.xml", atomically: true, encoding: .utf8)
+        let wrapped = try importing(work + "/wrapped.xml")
+        #expect(wrapped.status == 2 && (wrapped.json?["error"] as? String)?.contains("2 ds:Signature elements") == true, "\(wrapped.stdout)")
+
         // Not XML, and a DOCTYPE (no entity is ever expanded).
         try "<tsl:TrustServiceStatusList".write(toFile: work + "/cut.xml", atomically: true, encoding: .utf8)
         let cut = try importing(work + "/cut.xml")

@@ -19,6 +19,11 @@ public struct XMLTreeElement: Sendable {
         children.first { $0.name == name && $0.namespace == namespace }
     }
 
+    /// How many elements of the subtree (this one included) satisfy `predicate`.
+    public func count(where predicate: (XMLTreeElement) -> Bool) -> Int {
+        (predicate(self) ? 1 : 0) + children.reduce(0) { $0 + $1.count(where: predicate) }
+    }
+
     /// The element at the end of a path of child names in one namespace.
     public func at(_ path: [String], _ namespace: String) -> XMLTreeElement? {
         var e: XMLTreeElement? = self
