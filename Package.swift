@@ -26,8 +26,10 @@ let package = Package(
         .systemLibrary(name: "CLibP11", pkgConfig: "libp11", providers: [.apt(["libp11-dev", "libp11-kit-dev"])]),
         // Embedded SQLite (libsqlite3-dev): the default store.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // libxml2 (libxml2-dev): parses ETSI TS 119 612 trusted lists; ETrustCore only.
+        .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
         .target(name: "ETrustCore", dependencies: [
-            "COpenSSL", "CLibP11",
+            "COpenSSL", "CLibP11", "CLibXML2",
             .product(name: "SwiftASN1", package: "swift-asn1"),
         ]),
         .target(name: "ETrustPolicy", dependencies: [

@@ -16,6 +16,8 @@ public struct IssuanceRequest: Sendable {
     public var subject: DistinguishedName?
     public var subjectAltNames: [GeneralName]?
     public var validity: ValidityDuration?
+    /// RFC 3739 biometricInfo entries (hashes of samples), judged by the profile.
+    public var biometrics: [BiometricData] = []
     /// Where the request came from ("line 7"), for reports.
     public var label: String
 
@@ -106,6 +108,7 @@ struct IssuanceSteps: Sendable {
         var subjectAltNames: [GeneralName]
         var publicKey: PublicKey
         var validity: ValidityDuration
+        var biometrics: [BiometricData]
     }
 
     enum Judgement {
@@ -140,13 +143,14 @@ struct IssuanceSteps: Sendable {
             // A SAN the CSR asks for but that cannot be read is refused, never dropped.
             sans = try csr.requestedSubjectAltNames
         }
-        let facts = RequestFacts(subject: subject, subjectAltNames: sans, publicKey: csr.publicKey.kind,
+        var facts = RequestFacts(subject: subject, subjectAltNames: sans, publicKey: csr.publicKey.kind,
                                  requestedExtensions: requested, requestedValidity: r.validity, issuedAt: now)
+        facts.biometricTypes = r.biometrics.map(\.kind.description)
         if case .refused(let rule, let reason) = profile.evaluate(facts) {
             return .refused(PolicyRefusal(profile: profile.name, rule: rule, reason: reason), subject: subject)
         }
         return .accepted(Judged(profile: profile, plan: plan, subject: subject, subjectAltNames: sans, publicKey: csr.publicKey,
-                                validity: profile.validity(requested: r.validity, at: now)))
+                                validity: profile.validity(requested: r.validity, at: now), biometrics: r.biometrics))
     }
 
     /// Step 2.
@@ -160,10 +164,12 @@ struct IssuanceSteps: Sendable {
         let serial = try CAEnvironment.randomSerial()
         // The CRL shard is fixed at issuance, from the serial (uniform: CSPRNG bytes).
         let shard = j.plan.shards > 1 ? Int(serial[serial.count - 1]) % j.plan.shards : 0
+        var extensions = j.plan.extensions(ski: .subjectKeyIdentifier(j.publicKey.keyIdentifier), san: san, shard: shard)
+        if !j.biometrics.isEmpty { extensions.append(try .biometricInfo(j.biometrics)) }
         let tbs = TBSCertificate(
             serial: serial, signatureAlgorithm: signer.algorithm, issuer: issuer.subject,
             notBefore: notBefore, notAfter: notAfter, subject: j.subject, subjectPublicKeyInfo: j.publicKey.subjectPublicKeyInfo,
-            extensions: j.plan.extensions(ski: .subjectKeyIdentifier(j.publicKey.keyIdentifier), san: san, shard: shard))
+            extensions: extensions)
         return ToBeSigned(caName: caName, tbs: tbs, tbsDER: try tbs.encode(), profile: j.profile.name, subject: j.subject, subjectAltNames: j.subjectAltNames, shard: shard,
                           serialHex: Hex.encode(serial))
     }

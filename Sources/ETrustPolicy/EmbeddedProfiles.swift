@@ -41,6 +41,10 @@ crlDistributionPoints: ['{base}/crl/{crl}']
 authorityInfoAccess:
   ocsp: ['{base}/ocsp']
   caIssuers: ['{base}/ca/{issuer}.crt']
+# RFC 3739 3.2.2: the hash of the holder's photograph or handwritten signature may be bound to
+# the certificate (etrust issue --biometric picture=FILE); never the image itself.
+biometricInfo:
+  allowed: [picture, handwritten-signature]
 
 """#,
         "citizen-signing.yaml": #"""

@@ -9,6 +9,8 @@ public struct RequestFacts: Sendable {
     public var requestedExtensions: [Extension]
     public var requestedValidity: ValidityDuration?
     public var issuedAt: Date
+    /// The biometricInfo types asked for (`picture`, `handwritten-signature` or OIDs).
+    public var biometricTypes: [String] = []
 
     public init(subject: DistinguishedName, subjectAltNames: [GeneralName], publicKey: PublicKeyKind,
                 requestedExtensions: [Extension], requestedValidity: ValidityDuration?, issuedAt: Date) {
@@ -21,7 +23,7 @@ extension Profile {
     /// Judges a request. The first rule that fails is returned, named as `section.key`.
     public func evaluate(_ r: RequestFacts) -> Decision {
         if let refusal = checkKey(r.publicKey) ?? checkRequestedExtensions(r) ?? checkSubject(r.subject)
-            ?? checkSAN(r.subjectAltNames, subjectEmpty: r.subject.isEmpty) ?? checkValidity(r) {
+            ?? checkSAN(r.subjectAltNames, subjectEmpty: r.subject.isEmpty) ?? checkValidity(r) ?? checkBiometrics(r.biometricTypes) {
             return refusal
         }
         return .accepted
@@ -36,6 +38,20 @@ extension Profile {
     /// The request extensions the profile copies, for refusals.
     var copiedExtensionList: String {
         copyRequestedExtensions.isEmpty ? "none" : copyRequestedExtensions.map { ExtensionOID.name(of: $0) }.sorted().joined(separator: ", ")
+    }
+
+    private func checkBiometrics(_ types: [String]) -> Decision? {
+        guard let rule = biometrics else {
+            return types.isEmpty ? nil : .refused(rule: "biometricInfo", reason: "the profile allows no biometricInfo")
+        }
+        if let t = types.first(where: { !rule.allowed.contains($0) }) {
+            return .refused(rule: "biometricInfo.allowed", reason: "biometric type \(t) is not allowed (allowed: \(rule.allowed.joined(separator: ", ")))")
+        }
+        if let t = rule.required.first(where: { !types.contains($0) }) {
+            return .refused(rule: "biometricInfo.required", reason: "the profile requires a biometric \(t) (--biometric \(t)=FILE)")
+        }
+        if Set(types).count != types.count { return .refused(rule: "biometricInfo", reason: "a biometric type is given twice") }
+        return nil
     }
 
     private func checkKey(_ key: PublicKeyKind) -> Decision? {

@@ -97,6 +97,14 @@ public struct Profile: Sendable {
     public var crl: CRLSettings?
     /// The revocation reasons allowed for certificates of this profile (nil: all).
     public var revocationReasons: Set<RevocationReason>?
+    /// RFC 3739 biometricInfo: the types a request may carry and those it must (nil: none allowed).
+    public var biometrics: BiometricRule? = nil
+
+    public struct BiometricRule: Sendable {
+        /// `picture`, `handwritten-signature` or OIDs.
+        public var allowed: [String]
+        public var required: [String]
+    }
 
     public var isCA: Bool { kind != .endEntity }
 

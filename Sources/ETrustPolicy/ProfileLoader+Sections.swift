@@ -267,4 +267,24 @@ extension ProfileLoader {
         }
         return revocationReasons
     }
+
+    /// `biometricInfo: { allowed: [picture, handwritten-signature, 1.2.3...], required: [picture] }`.
+    static func biometricInfo(_ node: StrictYAML?, kind: Profile.Kind) throws -> Profile.BiometricRule? {
+        guard let node else { return nil }
+        guard kind == .endEntity else { throw node.fail("biometricInfo is for end-entity profiles only") }
+        let m = try node.mapping(allowed: ["allowed", "required"])
+        func types(_ n: StrictYAML?) throws -> [String] {
+            try (n?.sequence() ?? []).map { t in
+                do { return try BiometricData.Kind(parsing: try t.string()).description } catch let e as ETrustError { throw t.fail(e.reason) }
+            }
+        }
+        let required = try types(m["required"])
+        let allowed = try types(m["allowed"])
+        if let missing = required.first(where: { !allowed.contains($0) }), m["allowed"] != nil {
+            throw node.fail("required type \(missing) is not in allowed")
+        }
+        let all = allowed.isEmpty ? required : allowed
+        guard !all.isEmpty else { throw node.fail("state the allowed (or required) biometric types") }
+        return Profile.BiometricRule(allowed: all, required: required)
+    }
 }

@@ -53,6 +53,7 @@ public enum ProfileLoader {
             "profile", "description", "kind", "keys", "validity", "subject", "san", "copyFromRequest", "keyUsage",
             "extendedKeyUsage", "pathLength", "policies", "crlDistributionPoints", "authorityInfoAccess",
             "nameConstraints", "policyConstraints", "inhibitAnyPolicy", "qcStatements", "ocspNoCheck", "crl", "revocation",
+            "biometricInfo",
         ])
         func required(_ key: String) throws -> StrictYAML {
             guard let v = top[key] else { throw root.fail("missing required key '\(key)'") }
@@ -99,7 +100,7 @@ public enum ProfileLoader {
             throw root.fail("an end-entity profile must require a subject attribute or a subjectAltName")
         }
 
-        return Profile(
+        var profile = Profile(
             name: name, description: try top["description"]?.string() ?? "", file: file,
             sha256: Digest.sha256(Array(text.utf8)), kind: kind, keyRules: keyRules,
             defaultValidity: defaultValidity, maxValidity: maxValidity, validitySchedule: schedule, maxBackdate: backdate,
@@ -110,5 +111,7 @@ public enum ProfileLoader {
             excludedSubtrees: excluded, requireExplicitPolicy: requireExplicit, inhibitPolicyMapping: inhibitMapping,
             inhibitAnyPolicy: inhibitAny, qcStatements: qc, ocspNoCheck: ocspNoCheck, crl: crl,
             revocationReasons: revocationReasons)
+        profile.biometrics = try biometricInfo(top["biometricInfo"], kind: kind)
+        return profile
     }
 }

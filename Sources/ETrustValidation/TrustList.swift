@@ -27,11 +27,16 @@ public struct TrustList: Codable, Sendable {
         public var history: [StatusChange]
         public var levels: [Level]
         public var services: Services
+        /// ETSI TS 119 612 service type URI (absent: CA/QC when a level is high, else CA/PKC).
+        public var serviceType: String?
+        /// ETSI TS 119 612 5.5.9.4 AdditionalServiceInformation URIs.
+        public var additionalInformation: [String]?
 
         public init(name: String, country: String, certificate: String, sha256: String, status: String, history: [StatusChange],
-                    levels: [Level], services: Services) {
+                    levels: [Level], services: Services, serviceType: String? = nil, additionalInformation: [String]? = nil) {
             self.name = name; self.country = country; self.certificate = certificate; self.sha256 = sha256
             self.status = status; self.history = history; self.levels = levels; self.services = services
+            self.serviceType = serviceType; self.additionalInformation = additionalInformation
         }
 
         public func caCertificate() throws -> Certificate {
@@ -56,6 +61,9 @@ public struct TrustList: Codable, Sendable {
     public var issued: String
     public var nextUpdate: String
     public var authorities: [Authority]
+    /// ETSI TS 119 612 scheme operator and territory (set by import-etsi; export-etsi's defaults otherwise).
+    public var schemeOperator: String?
+    public var territory: String?
 
     public static let signedFormat = "etrust-signed-trust-list"
 
@@ -145,6 +153,15 @@ public struct SignedTrustList: Codable, Sendable {
         }
         let verified = try CMSSignature.verify([UInt8](sig), content: [UInt8](listBytes))
         let signer = verified.signer
+        try checkSigner(signer, trusted: trusted, signingTime: verified.signingTime ?? time, what: what)
+        let list = try TrustList.decode([UInt8](listBytes), what: what)
+        try list.checkNotExpired(at: time, what: what)
+        return Verified(list: list, signer: signer, signingTime: verified.signingTime)
+    }
+
+    /// The signer is the given certificate, or was issued by it with id-tsl-kp-tslSigning, and
+    /// was valid when it signed.
+    public static func checkSigner(_ signer: Certificate, trusted: Certificate, signingTime: Date, what: String) throws {
         if signer != trusted {
             // The given certificate may be the CA that issued the signer.
             guard signer.issuer.der == trusted.subject.der, try signer.isSigned(by: try trusted.publicKey) else {
@@ -156,13 +173,15 @@ public struct SignedTrustList: Codable, Sendable {
                                           code: .badSignature)
             }
         }
-        let signingTime = verified.signingTime ?? time
         if signingTime < signer.notBefore || signingTime > signer.notAfter {
             throw ETrustError.refused("\(what): the signer's certificate was not valid at the signing time", code: .badSignature)
         }
-        let list = try TrustList.decode([UInt8](listBytes), what: what)
-        let next = try RFC3339.parse(list.nextUpdate)
-        if next < time { throw ETrustError.refused("\(what): the trust list expired at \(list.nextUpdate) (nextUpdate)", code: .badSignature) }
-        return Verified(list: list, signer: signer, signingTime: verified.signingTime)
+    }
+}
+
+extension TrustList {
+    public func checkNotExpired(at time: Date, what: String) throws {
+        let next = try RFC3339.parse(nextUpdate)
+        if next < time { throw ETrustError.refused("\(what): the trust list expired at \(nextUpdate) (nextUpdate)", code: .badSignature) }
     }
 }

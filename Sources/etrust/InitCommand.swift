@@ -114,7 +114,7 @@ enum InitWizard {
 }
 
 struct PolicyCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "policy", abstract: "Profiles.", subcommands: [Check.self])
+    static let configuration = CommandConfiguration(commandName: "policy", abstract: "Profiles.", subcommands: [Check.self, Document.self])
 
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Load every profile of a folder and report each error.")
@@ -135,6 +135,34 @@ struct PolicyCommand: ParsableCommand {
                 print("\(profiles.count) profile(s) valid, \(errors.count) error(s) in \(dir)")
             }
             if !errors.isEmpty { throw ExitCode(1) }
+        }
+    }
+
+    struct Document: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write an RFC 3647 CP/CPS skeleton: every section, with what the profiles and configuration fix filled in.")
+        @Option(help: "md or html.") var format: String = "md"
+        @Option(help: "The file to write (default: standard output).") var out: String?
+        @OptionGroup var options: ReadOptions
+
+        func run() throws {
+            let f = format.lowercased()
+            guard f == "md" || f == "html" else { throw ETrustError.badInput("--format must be md or html", code: .invalidArgument) }
+            if let out { try OutputPath.checkWritableFile(out) }
+            let authority = try options.openAuthority()
+            let document = PolicyDocument(config: authority.home.config, profiles: try authority.home.loadProfiles(), cas: try authority.caRecords())
+            let text = f == "md" ? document.markdown() : document.html()
+            if let out { try AtomicFile.write(text, to: out) }
+            let filled = document.sections.filter { !$0.lines.isEmpty }.count
+            if options.json {
+                var o: [String: Any] = ["format": f, "sections": document.sections.count, "filled": filled]
+                if let out { o["out"] = out } else { o["document"] = text }
+                try Output.json(o)
+            } else if let out {
+                print("wrote \(out): \(document.sections.count) RFC 3647 sections, \(filled) filled from the home")
+            } else {
+                print(text, terminator: "")
+            }
         }
     }
 }

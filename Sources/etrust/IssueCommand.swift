@@ -25,6 +25,8 @@ struct Issue: ParsableCommand {
     @Option(help: "Key type generated with --generate-key.") var keyType: String = "ec-p256"
     @Flag(help: "With --batch and --out: a row whose key already has a certificate of this CA, issued since the CSV was last modified (a batch killed after its commit), gets that certificate's file instead of a second certificate.")
     var resume = false
+    @Option(help: "biometricInfo (RFC 3739): TYPE=FILE[,uri=URI], TYPE picture, handwritten-signature or an OID; only FILE's SHA-256 goes in (repeatable).")
+    var biometric: [String] = []
     @OptionGroup var exampleURL: ExampleURLOption
     @OptionGroup var options: HomeOptions
 
@@ -46,6 +48,7 @@ struct Issue: ParsableCommand {
             guard batch != nil, out != nil else { throw ValidationError("--resume goes with --batch FILE.csv and --out DIR") }
             guard !generateKey else { throw ValidationError("--resume cannot recover a --generate-key batch: its keys existed only in the killed process") }
         }
+        if batch != nil && !biometric.isEmpty { throw ValidationError("--biometric goes with --csr or --generate-key, not --batch") }
         let f = try outputFormat
         if batch != nil && (chain || format != nil) { throw ValidationError("--chain and --format go with --csr or --generate-key, not --batch") }
         if f == "der" && chain { throw ValidationError("--chain needs PEM or p12: DER holds one certificate") }
@@ -76,6 +79,7 @@ struct Issue: ParsableCommand {
         let sanOverride = try san.isEmpty ? nil : SANList.parse(san)
         let subjectOverride = try subject.map { try DistinguishedName(parsing: $0) }
         let validityValue = try validity.map { try ValidityDuration(parsing: $0) }
+        let biometrics = try BiometricSample.entries(biometric)
         try exampleURL.check(homePath: options.homePath)
         if let batch {
             try runBatch(batch, sanOverride: sanOverride, subjectOverride: subjectOverride, validity: validityValue)
@@ -86,8 +90,10 @@ struct Issue: ParsableCommand {
         // committed that cannot then be written out.
         if let out { try OutputPath.checkWritableFile(out) }
         let (certificate, record, chain) = try options.changing { authority -> (Certificate, CertificateRecord, [Certificate]) in
-            let (c, r) = try authority.issue(IssuanceRequest(source: .csr(request), profile: profile!, subject: subjectOverride,
-                                                             subjectAltNames: sanOverride, validity: validityValue), ca: ca)
+            var issuance = IssuanceRequest(source: .csr(request), profile: profile!, subject: subjectOverride,
+                                           subjectAltNames: sanOverride, validity: validityValue)
+            issuance.biometrics = biometrics
+            let (c, r) = try authority.issue(issuance, ca: ca)
             if let key = generated {
                 try authority.recordSubscriberKey(ca: ca, serialHex: r.serialHex, profile: r.profile, key: key)
             }

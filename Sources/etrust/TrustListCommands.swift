@@ -7,7 +7,7 @@ import Foundation
 struct TrustListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "trustlist", abstract: "Signed lists of the authorities an e-trust framework recognises, with assurance levels.",
-        subcommands: [Create.self, Add.self, Withdraw.self, SignList.self, VerifyList.self, ShowList.self])
+        subcommands: [Create.self, Add.self, Withdraw.self, SignList.self, VerifyList.self, ShowList.self, ExportETSI.self, ImportETSI.self])
 
     static func read(_ path: String) throws -> TrustList {
         try TrustList.decode(try InputFile.readLarge(path), what: path)
@@ -47,14 +47,17 @@ struct TrustListCommand: ParsableCommand {
         @Option(help: "A policy OID at that level (repeatable; default: the CA certificate's policies).") var policy: [String] = []
         @Option(help: "OCSP responder URL (repeatable).") var ocsp: [String] = []
         @Option(help: "CRL URL (repeatable).") var crl: [String] = []
+        @Option(help: "ETSI TS 119 612 AdditionalServiceInformation URI, e.g. http://uri.etsi.org/TrstSvc/TrustedList/SvcInfoExt/ForeSignatures (repeatable).")
+        var serviceInfo: [String] = []
         @Flag(help: "Print one JSON value on one line instead of text.") var json = false
         func run() throws {
             var l = try TrustListCommand.read(list)
+            for uri in serviceInfo where !(uri.hasPrefix("http://") || uri.hasPrefix("https://") || uri.hasPrefix("urn:")) {
+                throw ETrustError.badInput("--service-info '\(uri)' is not a URI", code: .invalidArgument)
+            }
             let cert = try Certificate(bytes: try InputFile.read(caCert), what: caCert)
             guard cert.basicConstraints?.ca == true else { throw ETrustError.refused("\(caCert) is not a CA certificate", code: .invalidArgument) }
-            guard country.count == 2, country.allSatisfy({ $0.isUppercase && $0.isLetter }) else {
-                throw ETrustError.badInput("--country must be an ISO 3166 two-letter code", code: .invalidArgument)
-            }
+            try TrustListCommand.checkCountry(country, option: "--country")
             let lvl = try AssuranceLevel(parsing: level)
             var policies = policy
             if policies.isEmpty, let e = cert.extension(ExtensionOID.certificatePolicies) {
@@ -69,11 +72,13 @@ struct TrustListCommand: ParsableCommand {
                 if l.authorities[i].status != "granted" { l.authorities[i].status = "granted"; l.authorities[i].history.append(.init(status: "granted", since: now)) }
                 if !ocsp.isEmpty { l.authorities[i].services.ocsp = ocsp }
                 if !crl.isEmpty { l.authorities[i].services.crl = crl }
+                if !serviceInfo.isEmpty { l.authorities[i].additionalInformation = serviceInfo }
             } else {
                 l.authorities.append(.init(name: cert.subject.description, country: country, certificate: Data(cert.der).base64EncodedString(),
                                            sha256: sha, status: "granted", history: [.init(status: "granted", since: now)],
                                            levels: [.init(level: lvl.rawValue, policies: policies)],
-                                           services: .init(crl: crl.isEmpty ? nil : crl, ocsp: ocsp.isEmpty ? nil : ocsp)))
+                                           services: .init(crl: crl.isEmpty ? nil : crl, ocsp: ocsp.isEmpty ? nil : ocsp),
+                                           additionalInformation: serviceInfo.isEmpty ? nil : serviceInfo))
             }
             l.sequence += 1
             l.issued = now
@@ -140,7 +145,7 @@ struct TrustListCommand: ParsableCommand {
         func run() throws {
             let trusted = try Certificate(bytes: try InputFile.read(signerCert), what: signerCert)
             do {
-                let v = try SignedTrustList.verify(try InputFile.readLarge(file), signerCertificate: trusted, at: Date(), what: file)
+                let v = try SignedTrustList.verifyAny(try InputFile.readLarge(file), signerCertificate: trusted, at: Date(), what: file)
                 if json {
                     try Output.json(["valid": true, "name": v.list.name, "sequence": v.list.sequence, "nextUpdate": v.list.nextUpdate,
                                      "signer": v.signer.subject.description, "authorities": v.list.authorities.count])

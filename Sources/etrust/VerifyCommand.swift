@@ -10,7 +10,7 @@ struct TrustOptions: ParsableArguments {
     @Option(help: "A trust anchor (PEM bundle or DER); repeatable. Default: the home's root CAs.") var anchor: [String] = []
     @Option(help: "An untrusted intermediate certificate (PEM bundle or DER); repeatable.") var intermediate: [String] = []
     @Option(help: "A CRL (PEM or DER); repeatable. Every CRL given is used.") var crl: [String] = []
-    @Option(help: "A signed trust list: anchors and assurance levels from it only.") var trustList: String?
+    @Option(help: "A signed trust list (etrust JSON or ETSI TS 119 612 XML): anchors and assurance levels from it only.") var trustList: String?
     @Option(help: "The trust list signer's certificate (or the CA certificate that issued it).") var trustListSigner: String?
     @Option(help: "An acceptable certificate policy OID (user-initial-policy-set); repeatable. Default {anyPolicy}.") var policy: [String] = []
     @Flag(help: "initial-explicit-policy (RFC 5280 6.1.1).") var requireExplicitPolicy = false
@@ -96,7 +96,7 @@ struct TrustOptions: ParsableArguments {
             guard anchor.isEmpty else { throw ETrustError.badInput("--trust-list takes its anchors from the list only; drop --anchor", code: .invalidArgument) }
             let signer = try Certificate(bytes: try InputFile.read(trustListSigner), what: trustListSigner)
             let now = Date()
-            let verified = try SignedTrustList.verify(try InputFile.readLarge(trustList), signerCertificate: signer, at: now, what: trustList)
+            let verified = try SignedTrustList.verifyAny(try InputFile.readLarge(trustList), signerCertificate: signer, at: now, what: trustList)
             let at = time ?? now
             for a in verified.list.authorities where a.status != "suspended" {
                 // Withdrawn: no longer an anchor from the withdrawal on, nor for anything issued after it.
@@ -148,6 +148,8 @@ struct Verify: ParsableCommand {
     @OptionGroup var trust: TrustOptions
     @Option(name: .long, help: "The CA home whose root CAs and profile assurance levels are used by default.") var home: String?
     @Flag(help: "Print one JSON object.") var json = false
+    @Option(help: "A biometric sample TYPE=FILE to match against the certificate's biometricInfo hash (repeatable); exit 1 when one does not match.")
+    var biometric: [String] = []
     @Option(help: .hidden) var benchmarkRepeat: Int?
 
     func run() throws {
@@ -167,8 +169,12 @@ struct Verify: ParsableCommand {
             return
         }
         let result = try validator.validate(cert, request)
+        let samples = try BiometricSample.check(biometric, against: cert)
+        let samplesMatch = samples.allSatisfy { $0["matches"] as? Bool == true }
         if json {
-            try Output.json(result.json)
+            var o = result.json
+            if !samples.isEmpty { o["biometric"] = samples; o["biometricMatch"] = samplesMatch }
+            try Output.json(o)
         } else {
             print(result.valid ? "valid" : "INVALID: \(result.reason) [\(result.errorCode)]")
             if !result.path.isEmpty { print("path:"); for c in result.path { print("  \(c.subject)") } }
@@ -177,7 +183,11 @@ struct Verify: ParsableCommand {
             for r in result.revocation where r.status != "not-checked" || result.revocationMode != .none {
                 print("revocation: \(r.subject): \(r.status) (\(r.source))")
             }
+            for s in samples {
+                let verdict = s["present"] as? Bool != true ? "no such biometricInfo entry" : s["matches"] as? Bool == true ? "matches" : "DOES NOT MATCH"
+                print("biometric \(s["type"]!): \(verdict)")
+            }
         }
-        if !result.valid { throw ExitCode(1) }
+        if !result.valid || !samplesMatch { throw ExitCode(1) }
     }
 }

@@ -51,7 +51,7 @@ public enum ExtensionOID {
         policyMappings: "policyMappings", authorityKeyIdentifier: "authorityKeyIdentifier",
         policyConstraints: "policyConstraints", extendedKeyUsage: "extendedKeyUsage", freshestCRL: "freshestCRL",
         inhibitAnyPolicy: "inhibitAnyPolicy", authorityInfoAccess: "authorityInfoAccess",
-        qcStatements: "qcStatements", ocspNoCheck: "ocspNoCheck",
+        qcStatements: "qcStatements", ocspNoCheck: "ocspNoCheck", biometricInfo: "biometricInfo",
     ]
 
     public static func name(of oid: String) -> String { names[oid] ?? oid }

@@ -115,6 +115,22 @@ public struct PrivateKey: Sendable {
         return PEM.encode(Array(UnsafeBufferPointer(start: out, count: Int(n))), label: "ENCRYPTED PRIVATE KEY")
     }
 
+    /// The plain PKCS#8 PEM, only to hand the key to a child process through a pipe (xmlsec1
+    /// reading /dev/stdin): never written to a file, never on a command line.
+    func plainPKCS8PEMForPipe() throws -> [UInt8] {
+        guard !isTokenKey else {
+            throw ETrustError.refused("a key held by a PKCS#11 token never leaves it", code: .insecureKeyFile)
+        }
+        clearOpenSSLErrors()
+        let p8 = try check(handle.withUnsafeEVPKeyPointer { EVP_PKEY2PKCS8($0) }, "EVP_PKEY2PKCS8")
+        defer { PKCS8_PRIV_KEY_INFO_free(p8) }
+        var out: UnsafeMutablePointer<UInt8>? = nil
+        let n = i2d_PKCS8_PRIV_KEY_INFO(p8, &out)
+        guard n > 0, let out else { throw ETrustError.openSSL("i2d_PKCS8_PRIV_KEY_INFO") }
+        defer { OPENSSL_cleanse(out, Int(n)); etrust_openssl_free(out) }
+        return Array(PEM.encode(Array(UnsafeBufferPointer(start: out, count: Int(n))), label: "PRIVATE KEY").utf8)
+    }
+
     /// Loads PKCS#8 (encrypted, or plain only when `allowUnencrypted`), PEM or DER.
     public static func load(_ bytes: [UInt8], passphrase: [UInt8]?, allowUnencrypted: Bool = false, what: String = "private key") throws -> PrivateKey {
         if PEM.looksLikePEM(bytes) {
