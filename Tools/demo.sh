@@ -119,6 +119,18 @@ say "9. The audit log: every act above, in a Merkle tree with signed checkpoints
 "$etrust" ca tree --home "$home" --format svg --out "$home/ca-tree.svg"
 echo "open $home/audit-report.html and $home/ca-tree.svg in a browser (self-contained, no network)"
 
+say "10. Across borders: the framework's ETSI TS 119 612 trusted list names this root at level high; another country's relying party verifies with the list alone"
+"$etrust" trustlist create --out "$work/tl.json" --name "West Africa e-Trust"
+"$etrust" trustlist add --list "$work/tl.json" --ca-cert "$home/certs/root.pem" --country TG --level high \
+  --policy "$(openssl x509 -in "$work/citizen-signing.pem" -noout -ext certificatePolicies | awk '/Policy:/ { print $2; exit }')"
+"$etrust" trustlist export-etsi --home "$home" --list "$work/tl.json" --out "$work/TL-TG.xml" --territory TG
+"$etrust" verify "$work/citizen-signing.pem" --trust-list "$work/TL-TG.xml" --trust-list-signer "$home/certs/root.pem" \
+  --intermediate "$home/certs/citizens.pem" --purpose document-signing --min-assurance high
+
+say "11. The certificate policy / CPS skeleton (RFC 3647) written from the profiles and configuration"
+"$etrust" policy document --home "$home" --format md --out "$home/cps.md"
+grep -c '^#' "$home/cps.md" | xargs echo "sections:"
+
 if [ "$update_certs" = yes ]; then
   cp "$home/certs/root.pem" Certs/demo-root.pem
   cp "$home/certs/citizens.pem" Certs/demo-citizens.pem

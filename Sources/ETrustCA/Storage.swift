@@ -86,6 +86,15 @@ public protocol StoreReachability {
 extension SQLiteStore: StoreReachability {}
 extension PostgresStore: StoreReachability {}
 
+/// A structural check of the database file (SQLite's `PRAGMA quick_check`): pages overwritten in
+/// place under a running responder. PostgreSQL checks its own pages.
+public protocol StoreIntegrity {
+    /// nil when sound, else the first complaint.
+    func quickCheckProblem() throws -> String?
+}
+
+extension SQLiteStore: StoreIntegrity {}
+
 extension Home {
     /// Opens the store the home's configuration names: the one place an engine is chosen. Only
     /// `etrust init` creates a database (`creating`); a home whose SQLite file is gone is an

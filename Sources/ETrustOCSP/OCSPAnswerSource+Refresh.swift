@@ -35,9 +35,27 @@ final class Refresher: Sendable {
 }
 
 extension OCSPAnswerSource {
+    /// Every `integrityCheckInterval`, the database file's structure: random bytes written over
+    /// its pages are a failing /readyz check ("database-integrity") and a log line, not silence.
+    func checkIntegrityIfDue(now: Date) {
+        let interval = configuration.integrityCheckInterval
+        guard interval > 0, readiness.integrityCheckDue(now: now, every: interval) else { return }
+        let problem: String?
+        do {
+            problem = try gate.withStore { store in try (store as? StoreIntegrity)?.quickCheckProblem() }
+        } catch let e as ETrustError {
+            problem = e.reason
+        } catch {
+            problem = "\(error)"
+        }
+        readiness.integrityChecked(at: now, problem: problem.map { "the database file is damaged: \($0); stop the responders and restore it from a backup" })
+    }
+
     /// One refresh: signers, responses, then readiness. Returns the time it ran at.
     func refreshAll(since: Date) throws -> Date {
         let now = clock.now()
+        // First: a damaged file also breaks the queries below, and must still be named.
+        checkIntegrityIfDue(now: now)
         do {
             // A store that is down (a PostgreSQL server stopped) is said plainly; answers keep
             // coming from memory meanwhile.

@@ -34,6 +34,9 @@ public struct ResponderConfiguration: Sendable {
     public var unknownSerial: UnknownSerialPolicy = .unknown
     /// How often the database is polled for revocations and responses due for renewal.
     public var refreshInterval: TimeInterval = 1
+    /// How often a refresh also checks the database file's structure (SQLite `quick_check`, off
+    /// the event loops); 0: never.
+    public var integrityCheckInterval: TimeInterval = 300
     /// A responder certificate with less than this left is not ready (time to run `etrust ocsp
     /// provision`); nil: a quarter of its validity.
     public var renewalMargin: TimeInterval?

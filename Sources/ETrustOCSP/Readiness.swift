@@ -18,6 +18,8 @@ public final class Readiness: Sendable {
         var lastRefresh: Date?
         var storeProblem: String?
         var databaseProblem: String?
+        var integrityProblem: String?
+        var lastIntegrityCheck: Date?
         var crls: [CRLState] = []
         var caNotAfter: [(String, Date)] = []
         /// The database file as first seen (device, inode): a file replaced or removed under a
@@ -57,6 +59,17 @@ public final class Readiness: Sendable {
         }
     }
 
+    func integrityCheckDue(now: Date, every interval: TimeInterval) -> Bool {
+        seen.withLockedValue { s in s.lastIntegrityCheck.map { now.timeIntervalSince($0) >= interval } ?? true }
+    }
+
+    func integrityChecked(at date: Date, problem: String?) {
+        seen.withLockedValue { s in
+            s.lastIntegrityCheck = date
+            s.integrityProblem = problem
+        }
+    }
+
     func update(cas: [(String, Date)], crls: [CRLState], databaseFile: String?) {
         let identity = databaseFile.flatMap(Readiness.identity)
         seen.withLockedValue { s in
@@ -79,6 +92,7 @@ public final class Readiness: Sendable {
         var warnings: [Finding] = []
         if let p = s.storeProblem { failing.append(Finding(check: "store", reason: p)) }
         if let p = s.databaseProblem { failing.append(Finding(check: "database-file", reason: p)) }
+        if let p = s.integrityProblem { failing.append(Finding(check: "database-integrity", reason: p)) }
         let maxAge = 2 * configuration.refreshInterval
         if let last = s.lastRefresh, now.timeIntervalSince(last) > max(maxAge, 2) {
             failing.append(Finding(check: "refresh", reason: "the last successful refresh was at \(RFC3339.format(last)), more than \(Int(max(maxAge, 2)))s ago"))

@@ -7,10 +7,13 @@ final class SQLiteConnection {
     private var db: OpaquePointer?
     let path: String
 
-    init(path: String) throws {
+    /// `readOnly`: a connection of its own that reads the file as it is on disk (no page cache
+    /// shared with the process's writer), for checks; no pragma is set.
+    init(path: String, readOnly: Bool = false) throws {
         self.path = path
         var handle: OpaquePointer?
-        let rc = sqlite3_open_v2(path, &handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nil)
+        let flags = readOnly ? SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX
+        let rc = sqlite3_open_v2(path, &handle, flags, nil)
         guard rc == SQLITE_OK, let handle else {
             let msg = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "error \(rc)"
             sqlite3_close(handle)
@@ -18,6 +21,7 @@ final class SQLiteConnection {
         }
         db = handle
         sqlite3_busy_timeout(handle, 10_000)
+        if readOnly { return }
         // WAL for concurrent readers (the OCSP responder), foreign keys on, and FULL sync so that a
         // committed issuance survives a power loss (record before release).
         try exec("PRAGMA journal_mode=WAL")

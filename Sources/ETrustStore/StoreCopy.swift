@@ -70,6 +70,16 @@ extension SQLiteStore {
         try db.prepare("VACUUM INTO ?").run([.text(path)])
     }
 
+    /// `PRAGMA quick_check`: the page structure without the index cross-checks (linear in the
+    /// file's size); nil when sound, else SQLite's first complaint.
+    /// Read through a connection of its own, so that pages cached by this one cannot hide
+    /// what is on disk.
+    public func quickCheckProblem() throws -> String? {
+        let reader = try SQLiteConnection(path: db.path, readOnly: true)
+        let r = try reader.prepare("PRAGMA quick_check(1)").query().first?.text("quick_check") ?? "no answer"
+        return r == "ok" ? nil : r
+    }
+
     /// `PRAGMA integrity_check`: nil when the file is sound, else SQLite's first complaint.
     public func integrityProblem() throws -> String? {
         let r = try db.prepare("PRAGMA integrity_check").query().first?.text("integrity_check") ?? "no answer"

@@ -30,6 +30,8 @@ struct OCSPD: ParsableCommand {
     @Option(help: "A responder certificate with less than this left makes /readyz fail (default: a quarter of its validity).")
     var renewalMargin: String?
     @Option(help: "How long before an offline CA's CRL expires /readyz warns.") var offlineCRLWarning: String = "7d"
+    @Option(help: "How often a refresh also checks the SQLite file's structure (quick_check; /readyz fails on damage); 0 never.")
+    var integrityCheckInterval: String = "300s"
 
     static func main() {
         CommandLineMain.run(OCSPD.self, name: "etrust-ocspd")
@@ -51,6 +53,8 @@ struct OCSPD: ParsableCommand {
         config.refreshInterval = max(0.05, try Self.seconds(refreshInterval, "--refresh-interval"))
         config.renewalMargin = try renewalMargin.map { try Self.seconds($0, "--renewal-margin") }
         config.offlineCRLWarning = try Self.seconds(offlineCRLWarning, "--offline-crl-warning")
+        config.integrityCheckInterval = ["0", "0s"].contains(integrityCheckInterval) ? 0
+            : try Self.seconds(integrityCheckInterval, "--integrity-check-interval")
         return config
     }
 

@@ -158,6 +158,28 @@ struct ResponderOperationsTests {
         _ = try Self.waitReadiness(port, ready: true)
     }
 
+    @Test("/readyz: 503 naming database-integrity when bytes are written over the database's pages under the running responder")
+    func databaseIntegrity() throws {
+        let f = try OT.fixture()
+        defer { OT.cleanUp(f) }
+        let (server, port) = try OT.startServer(f) { $0.refreshInterval = 0.2; $0.integrityCheckInterval = 0.2 }
+        defer { server.shutdown(grace: 1) }
+        _ = try Self.waitReadiness(port, ready: true)
+        // Random bytes over every page but the first (the header stays intact, the file in place),
+        // once the write-ahead log has been written back into the file.
+        let db = f.home + "/etrust.db"
+        let checkpoint = try TestSupport.run("/usr/bin/sqlite3", [db, "PRAGMA wal_checkpoint(TRUNCATE)"])
+        #expect(checkpoint.status == 0, "\(checkpoint.stderr)")
+        let handle = try #require(FileHandle(forUpdatingAtPath: db))
+        let size = try handle.seekToEnd()
+        #expect(size > 8192)
+        try handle.seek(toOffset: 4096)
+        try handle.write(contentsOf: Data((0..<Int(size) - 4096).map { _ in UInt8.random(in: 0...255) }))
+        try handle.close()
+        let body = try Self.waitReadiness(port, ready: false, containing: "database-integrity/-")
+        #expect(body.contains("damaged") && body.contains("restore"), "\(body)")
+    }
+
     @Test("/readyz: 503 naming crl when a CA's CRL passes its nextUpdate (fixed clock); 200 again after publishing the due CRLs")
     func staleCRL() throws {
         let f = try OT.fixture()
