@@ -69,6 +69,11 @@ struct OwnCAAPITests {
         }
     }
 
+    /// A verdict as canonical JSON text (sorted keys): equal verdicts, equal texts.
+    static func canonical(_ object: [String: Any]) throws -> String {
+        String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+    }
+
     static func base64(_ path: String) throws -> String { try Data(contentsOf: URL(fileURLWithPath: path)).base64EncodedString() }
 
     /// The API body for the CLI's options (the same case, said in JSON).
@@ -137,7 +142,7 @@ struct OwnCAAPITests {
             body["certificate"] = try Self.base64(certificate)
             let api = try server.post("/verify/certificate", json: body, work: pki.work)
             #expect(api.status == 200, "\(name): \(api)")
-            #expect(NSDictionary(dictionary: api.json ?? [:]).isEqual(to: expected), "\(name):\n CLI \(expected)\n API \(api.json ?? [:])")
+            #expect(try Self.canonical(api.json ?? [:]) == Self.canonical(expected), "\(name):\n CLI \(expected)\n API \(api.json ?? [:])")
             rows += 1
         }
         // Signatures: a detached signature by the citizen-signing certificate.
@@ -154,7 +159,7 @@ struct OwnCAAPITests {
             body["signature"] = try Self.base64(sig)
             let api = try server.post("/verify/signature", json: body, work: pki.work)
             #expect(api.status == 200, "\(options): \(api)")
-            #expect(NSDictionary(dictionary: api.json ?? [:]).isEqual(to: expected), "\(options):\n CLI \(expected)\n API \(api.json ?? [:])")
+            #expect(try Self.canonical(api.json ?? [:]) == Self.canonical(expected), "\(options):\n CLI \(expected)\n API \(api.json ?? [:])")
             rows += 1
         }
         // The content changed: signature_invalid on both routes.
