@@ -71,6 +71,7 @@ public struct TSASigning {
     /// certificate, so old tokens stay verifiable).
     public func provision(ca caName: String, validity: ValidityDuration? = nil, keyStore: String = "file",
                           signerPassphrase: [UInt8]?) throws -> TSASignerRecord {
+        _ = try authority.ca(caName)   // an unknown CA is a usage error, as for `ocsp provision`
         let profile = try authority.profile(Self.profile)
         guard let policy = profile.policies.first?.info.oid else {
             throw ETrustError.badInput("profile \(Self.profile) names no policy OID for the tokens", code: .invalidArgument)
