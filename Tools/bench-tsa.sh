@@ -33,7 +33,7 @@ openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=A
 "$bin/etrust" issue --home "$h" --ca issuing --profile citizen-authentication --csr "$work/r" --out "$work/leaf.pem" >/dev/null
 echo "the document" > "$work/doc.txt"
 openssl ts -query -data "$work/doc.txt" -sha256 -cert -out "$work/req.tsq" 2>/dev/null
-"$bin/etrust-ocspd" --home "$h" --listen 127.0.0.1:18490 --tsa --verify-api --log-level error &
+"$bin/etrust-ocspd" --home "$h" --listen 127.0.0.1:18490 --tsa --verify-api --log-level error 2>"$work/ocspd.log" &
 pids+=($!)
 for _ in $(seq 50); do curl -sf http://127.0.0.1:18490/healthz >/dev/null && break; sleep 0.2; done
 python3 - "$work/leaf.pem" > "$work/verify.json" <<'PY'

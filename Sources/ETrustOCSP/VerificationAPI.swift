@@ -53,7 +53,8 @@ public final class VerificationAPI: Sendable {
         try Self.checkFields(f, allowed: Self.commonFields.union(["certificate"]))
         let cert = try Certificate(bytes: try Self.bytes(f, "certificate", required: true)!, what: "certificate")
         let request = try validationRequest(f, defaultRevocation: .none)
-        let validator = Validator(sharing: try validator(f), moreIntermediates: try intermediates(f))
+        let base = try validator(f), extra = try intermediates(f)
+        let validator = extra.isEmpty ? base : Validator(sharing: base, moreIntermediates: extra)
         return try validator.validate(cert, request).verdict
     }
 
@@ -66,7 +67,7 @@ public final class VerificationAPI: Sendable {
         let extra = try intermediates(f)
         let request = try validationRequest(f, defaultRevocation: .crlOrOCSP)
         return try SignatureValidation.judge(der, content: content, request: request) { _, _ in
-            TrustContext(validator: Validator(sharing: base, moreIntermediates: extra), levels: context.levels)
+            TrustContext(validator: extra.isEmpty ? base : Validator(sharing: base, moreIntermediates: extra), levels: context.levels)
         }
     }
 
