@@ -200,8 +200,8 @@ public final class Validator: Sendable {
                                                           source: "revocation not checked", revokedAt: nil, reason: nil))
                 continue
             }
-            if let checkedAt = request.revocationCheckedAt, request.revocation != .ocsp, let crl = currentCRL(of: issuer, at: checkedAt) {
-                let status = crlStatus(cert, crl: crl, issuer: issuer)
+            if let checkedAt = request.revocationCheckedAt, request.revocation != .ocsp, let crls = currentCRLs(of: issuer, covering: cert, at: checkedAt) {
+                let status = crlStatus(cert, crls, issuer: issuer)
                 result.revocation.append(status)
                 if status.status == "revoked", let at = status.revokedAt, at <= request.revokedBy ?? time {
                     return fail(result, "certificate_revoked", "certificate revoked at \(RFC3339.format(at)) (CRL\(status.reason.map { ", \($0)" } ?? "")) (at \(cert.subject))")
@@ -253,15 +253,35 @@ public final class Validator: Sendable {
         return nil
     }
 
-    /// The newest full CRL of `issuer` among those given that verifies and is current at `time`.
-    private func currentCRL(of issuer: Certificate, at time: Date) -> CertificateRevocationList? {
-        trust.crls.filter { $0.issuer.der == issuer.subject.der && $0.deltaBase == nil && $0.verify(issuer: issuer, at: time).problems.isEmpty }
-            .max { ($0.number ?? 0) < ($1.number ?? 0) }
+    /// The newest full CRL of `issuer` among those given that verifies, is current at `time` and
+    /// covers `cert` (a partitioned CRL's issuingDistributionPoint names one of the certificate's
+    /// distribution points), with the newest delta CRL over it.
+    private func currentCRLs(of issuer: Certificate, covering cert: Certificate,
+                             at time: Date) -> (full: CertificateRevocationList, delta: CertificateRevocationList?)? {
+        let points = (cert.extension(ExtensionOID.cRLDistributionPoints)?.value ?? []) + (cert.extension(ExtensionOID.freshestCRL)?.value ?? [])
+        let usable = trust.crls.filter { crl in
+            crl.issuer.der == issuer.subject.der && crl.verify(issuer: issuer, at: time).problems.isEmpty
+                && ((crl.issuingDistributionPointURIs ?? []).isEmpty
+                    || (crl.issuingDistributionPointURIs ?? []).contains { Self.bytes(points, contain: Array($0.utf8)) })
+        }
+        guard let full = usable.filter({ $0.deltaBase == nil }).max(by: { ($0.number ?? 0) < ($1.number ?? 0) }) else { return nil }
+        let delta = usable.filter { $0.deltaBase.map { $0 <= (full.number ?? 0) } ?? false }.max { ($0.number ?? 0) < ($1.number ?? 0) }
+        return (full, delta)
     }
 
-    private func crlStatus(_ cert: Certificate, crl: CertificateRevocationList, issuer: Certificate) -> RevocationStatus {
-        let source = "CRL #\(crl.number.map(String.init) ?? "?") of \(issuer.subject)"
-        guard let entry = crl.entries.first(where: { $0.serialHex == cert.serialHex }) else {
+    static func bytes(_ haystack: [UInt8], contain needle: [UInt8]) -> Bool {
+        guard !needle.isEmpty, haystack.count >= needle.count else { return false }
+        return (0...(haystack.count - needle.count)).contains { haystack[$0..<($0 + needle.count)].elementsEqual(needle) }
+    }
+
+    /// The certificate's status in a full CRL and its delta (the delta first: it is newer; its
+    /// removeFromCRL entry undoes a hold).
+    private func crlStatus(_ cert: Certificate, _ crls: (full: CertificateRevocationList, delta: CertificateRevocationList?),
+                           issuer: Certificate) -> RevocationStatus {
+        let source = "CRL #\(crls.full.number.map(String.init) ?? "?") of \(issuer.subject)"
+            + (crls.delta.map { " + delta #\($0.number.map(String.init) ?? "?")" } ?? "")
+        let entry = crls.delta?.entries.first { $0.serialHex == cert.serialHex } ?? crls.full.entries.first { $0.serialHex == cert.serialHex }
+        guard let entry, entry.reason != .removeFromCRL else {
             return RevocationStatus(certificate: cert, status: "good", source: source, revokedAt: nil, reason: nil)
         }
         return RevocationStatus(certificate: cert, status: "revoked", source: source, revokedAt: entry.revocationDate, reason: entry.reason?.name)

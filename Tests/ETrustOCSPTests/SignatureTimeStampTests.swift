@@ -84,6 +84,14 @@ struct SignatureTimeStampTests {
         #expect((json["judgedAt"] as? String).map { try? RFC3339.parse($0) } != nil)
         let revocation = try #require((json["revocation"] as? [String: Any])?["certificates"] as? [[String: Any]])
         #expect(revocation.first?["status"] as? String == "revoked" && revocation.first?["reason"] as? String == "keyCompromise", "\(revocation)")
+        // The same with CRLs instead of OCSP: the CRL dates the revocation after the time-stamp.
+        _ = try f.authority.publishCRL(ca: "issuing")
+        _ = try f.authority.publishCRL(ca: "root")
+        let crls = ["--revocation", "crl", "--crl", f.home + "/pub/crl/issuing.crl", "--crl", f.home + "/pub/crl/root.crl"]
+        let byCRL = try Self.verify(f, stamped, port: port, extra: crls)
+        #expect(byCRL.status == 0 && byCRL.json?["judgedBy"] as? String == "timestamp", "\(byCRL.stdout) \(byCRL.stderr)")
+        let plainByCRL = try Self.verify(f, plain, port: port, extra: crls)
+        #expect(plainByCRL.status == 1 && plainByCRL.json?["errorCode"] as? String == "certificate_revoked", "\(plainByCRL.stdout)")
         // Judged now instead (--at), the revocation counts.
         let now = try Self.verify(f, stamped, port: port, extra: ["--at", RFC3339.format(Date())])
         #expect(now.status == 1 && now.json?["errorCode"] as? String == "certificate_revoked", "\(now.stdout)")
