@@ -59,14 +59,19 @@ public final class VerificationAPI: Sendable {
     }
 
     func signature(_ f: [String: Any]) throws -> Verdict {
-        try Self.checkFields(f, allowed: Self.commonFields.union(["signature", "content"]))
+        try Self.checkFields(f, allowed: Self.commonFields.union(["signature", "content", "contentDigest"]))
         let bytes = try Self.bytes(f, "signature", required: true)!
         let der = try InputFile.derBlocks(bytes, labels: ["CMS", "PKCS7"], what: "signature")[0]
         let content = try Self.bytes(f, "content", required: false)
+        let digest = try (f["contentDigest"] as? String).map { hex -> [UInt8] in
+            guard let d = Hex.decode(hex), !d.isEmpty else { throw ETrustError.badInput("'contentDigest' must be hex", code: .invalidArgument) }
+            return d
+        }
+        guard content == nil || digest == nil else { throw ETrustError.badInput("give 'content' or 'contentDigest', not both", code: .invalidArgument) }
         let base = try validator(f)
         let extra = try intermediates(f)
         let request = try validationRequest(f, defaultRevocation: .crlOrOCSP)
-        return try SignatureValidation.judge(der, content: content, request: request) { _, _ in
+        return try SignatureValidation.judge(der, content: content, contentDigest: digest, request: request) { _, _ in
             TrustContext(validator: extra.isEmpty ? base : Validator(sharing: base, moreIntermediates: extra), levels: context.levels)
         }
     }

@@ -40,11 +40,12 @@ extension ValidationResult {
 public enum SignatureValidation {
     /// `trust(signer, time)` gives the trust context for a signer judged at a time (a trust list
     /// may withdraw an authority from a date on).
-    public static func judge(_ der: [UInt8], content: [UInt8]?, request: ValidationRequest, now: Date = Date(),
+    /// `contentDigest`, when given instead of `content`, is the digest of the signed document.
+    public static func judge(_ der: [UInt8], content: [UInt8]?, contentDigest: [UInt8]? = nil, request: ValidationRequest, now: Date = Date(),
                              trust: (Certificate, Date?) throws -> TrustContext) throws -> Verdict {
         let verified: CMSSignature.Verified
         do {
-            verified = try CMSSignature.verify(der, content: content)
+            verified = try contentDigest.map { try CMSSignature.verify(der, contentDigest: $0) } ?? CMSSignature.verify(der, content: content)
         } catch let e as ETrustError where e.category == .refused {
             return Verdict(valid: false, json: ["valid": false, "reason": e.reason, "errorCode": "signature_invalid"], lines: ["INVALID: \(e.reason)"])
         }

@@ -162,6 +162,17 @@ struct OwnCAAPITests {
             #expect(try Self.canonical(api.json ?? [:]) == Self.canonical(expected), "\(options):\n CLI \(expected)\n API \(api.json ?? [:])")
             rows += 1
         }
+        // The document's digest instead of the document: the same verdict as the CLI's with the document.
+        let digest = try OwnCA.mustOpenSSL(["dgst", "-sha256", "-r", doc]).stdout.split(separator: " ").first.map(String.init) ?? ""
+        let withDocument = try #require(try OwnCA.etrust(["verify-signature", "--signature", sig, "--content", doc, "--home", pki.home,
+                                                          "--revocation", "none", "--json"], in: pki.work).json)
+        let byDigest = try server.post("/verify/signature", json: ["signature": try Self.base64(sig), "contentDigest": digest, "revocation": "none"],
+                                       work: pki.work)
+        #expect(byDigest.status == 200, "\(byDigest)")
+        #expect(try Self.canonical(byDigest.json ?? [:]) == Self.canonical(withDocument), "\(byDigest.json ?? [:])\n\(withDocument)")
+        let otherDigest = try server.post("/verify/signature", json: ["signature": try Self.base64(sig), "contentDigest": String(repeating: "ab", count: 32),
+                                                                      "revocation": "none"], work: pki.work)
+        #expect(otherDigest.json?["valid"] as? Bool == false && otherDigest.json?["errorCode"] as? String == "signature_invalid", "\(otherDigest)")
         // The content changed: signature_invalid on both routes.
         var tampered = try Self.body(["--revocation", "none"])
         tampered["signature"] = try Self.base64(sig)
