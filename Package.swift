@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "ETrustCA", dependencies: ["ETrustCore", "ETrustPolicy", "ETrustStore", "ETrustAudit"]),
         .target(name: "ETrustValidation", dependencies: ["ETrustCore"]),
         .target(name: "ETrustOCSP", dependencies: [
-            "ETrustCA", "ETrustCore", "ETrustStore",
+            "ETrustCA", "ETrustCore", "ETrustPolicy", "ETrustStore", "ETrustValidation",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),

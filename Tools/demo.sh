@@ -87,11 +87,12 @@ serial=$(openssl x509 -in "$work/tls-client.pem" -noout -serial | cut -d= -f2)
 "$etrust" verify "$work/citizen-signing.pem" --home "$home" --intermediate "$home/certs/citizens.pem" \
   --crl "$home/pub/crl/citizens.crl" --crl "$home/pub/crl/root.crl" --revocation crl --purpose document-signing --min-assurance high
 
-say "8. The OCSP responder, holding no CA key: provisioned on the CA host, then started with the responder passphrase only"
+say "8. The OCSP responder and time-stamping authority, holding no CA key: provisioned on the CA host, then started with the signers' passphrase only"
 export ETRUST_SIGNER_PASSPHRASE=${ETRUST_SIGNER_PASSPHRASE:-demo-responder-passphrase}
 for ca in root citizens; do "$etrust" ocsp provision --home "$home" --ca "$ca"; done
+"$etrust" tsa provision --home "$home" --ca citizens
 port=$(( 20000 + RANDOM % 20000 ))
-env -u ETRUST_PASSPHRASE "$ocspd" --home "$home" --listen "127.0.0.1:$port" --log-level warning &
+env -u ETRUST_PASSPHRASE "$ocspd" --home "$home" --listen "127.0.0.1:$port" --log-level warning --tsa --verify-api &
 ocspd_pid=$!
 trap 'kill $ocspd_pid 2>/dev/null || true' EXIT
 for _ in $(seq 50); do
@@ -103,6 +104,16 @@ for leaf in citizen-signing tls-client; do
   openssl ocsp -issuer "$home/certs/citizens.pem" -cert "$work/$leaf.pem" -url "http://127.0.0.1:$port/ocsp" \
     -CAfile "$home/certs/root.pem" -timeout 5 2>&1 | grep -E "Response verify|$leaf.pem|Reason" || true
 done
+echo "-- A citizen signs a contract with a signature time-stamp from /tsa (CAdES-B-T); the verdict is judged at its time:"
+echo "I, Ama Mensah, agree." > "$work/contract.txt"
+cat "$work/citizen-signing.pem" "$home/certs/citizens.pem" > "$work/citizen-signing-chain.pem"
+"$etrust" sign --cert "$work/citizen-signing-chain.pem" --key "$work/citizen-signing.key" --in "$work/contract.txt" \
+  --out "$work/contract.p7s" --detached --timestamp-url "http://127.0.0.1:$port/tsa"
+"$etrust" verify-signature --signature "$work/contract.p7s" --content "$work/contract.txt" --home "$home" \
+  --ocsp-url "http://127.0.0.1:$port/ocsp"
+echo "-- Over HTTP (POST /verify/signature; revocation none here: the API asks only the certificates' own OCSP URL, pki.demo.tg):"
+printf '{"signature": "%s", "content": "%s", "revocation": "none"}' "$(base64 -w0 "$work/contract.p7s")" "$(base64 -w0 "$work/contract.txt")" \
+  | curl -s "http://127.0.0.1:$port/verify/signature" -H 'Content-Type: application/json' --data-binary @- | head -c 400; echo
 echo "-- CRLs published by the timer's command (every CA whose CRL is due), then what /readyz says:"
 "$etrust" crl --all --if-due --home "$home"
 sleep 1.5

@@ -12,10 +12,11 @@ need_apt=()
 # softhsm2 (a software PKCS#11 token for the HSM tests), opensc (pkcs11-tool, their judge),
 # libp11-dev + libp11-kit-dev (etrust's PKCS#11 route), libengine-pkcs11-openssl (the same route
 # for the openssl CLI), systemd (systemd-analyze verify of Tools/systemd), graphviz (dot reads ca tree),
-# man-db + groff-base (man pages render), libxml2-dev (etrust parses ETSI TS 119 612 lists) and
-# xmlsec1 (signs and verifies them: XMLDSig, XAdES).
+# man-db + groff-base (man pages render), libxml2-dev (etrust parses ETSI TS 119 612 lists),
+# xmlsec1 (signs and verifies them: XMLDSig, XAdES) and python3-yaml (the validation API test reads
+# docs/openapi.yaml).
 for pkg in libssl-dev libsqlite3-dev openssl python3-venv sqlite3 curl man-db groff-base \
-           softhsm2 opensc libp11-dev libp11-kit-dev libengine-pkcs11-openssl systemd graphviz libxml2-dev xmlsec1; do
+           softhsm2 opensc libp11-dev libp11-kit-dev libengine-pkcs11-openssl systemd graphviz libxml2-dev xmlsec1 python3-yaml; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

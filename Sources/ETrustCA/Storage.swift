@@ -59,12 +59,25 @@ public protocol OCSPRecordStorage {
     func changedSerials(ca: String, since: Date) throws -> [String]
 }
 
+/// Time-stamping units (RFC 3161) and the record of the tokens they issued.
+public protocol TimeStampStorage {
+    @discardableResult func insert(tsaSigner: TSASignerRecord, at: Date) throws -> Int64
+    /// The newest unit of `ca`, or of any CA when nil.
+    func currentTSASigner(ca: String?) throws -> TSASignerRecord?
+    /// Records a batch of tokens in one transaction.
+    func record(timeStampTokens: [TimeStampTokenRecord]) throws
+    func timeStampTokens(imprintHex: String) throws -> [TimeStampTokenRecord]
+    func timeStampTokenCount() throws -> Int
+}
+
 /// Everything a home's store provides.
 public typealias HomeStore = Transactional & CertificateStorage & IssuanceIntentStorage & RevocationStorage & OCSPRecordStorage
-    & AuditLogStorage
+    & AuditLogStorage & TimeStampStorage
 
-extension SQLiteStore: Transactional, CertificateStorage, IssuanceIntentStorage, RevocationStorage, OCSPRecordStorage, AuditLogStorage {}
-extension PostgresStore: Transactional, CertificateStorage, IssuanceIntentStorage, RevocationStorage, OCSPRecordStorage, AuditLogStorage {}
+extension SQLiteStore: Transactional, CertificateStorage, IssuanceIntentStorage, RevocationStorage, OCSPRecordStorage, AuditLogStorage,
+    TimeStampStorage {}
+extension PostgresStore: Transactional, CertificateStorage, IssuanceIntentStorage, RevocationStorage, OCSPRecordStorage, AuditLogStorage,
+    TimeStampStorage {}
 
 /// A store that announces status changes committed by any process sharing it (PostgreSQL's
 /// LISTEN/NOTIFY). A responder subscribes and refreshes the named certificate at once; it keeps

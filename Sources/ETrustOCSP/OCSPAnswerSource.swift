@@ -44,6 +44,11 @@ public struct ResponderConfiguration: Sendable {
     public var offlineCRLWarning: TimeInterval = 7 * 86_400
     /// Threads for what may block (store queries, live signing).
     public var blockingThreads = 2
+    /// The validation API (--verify-api): largest JSON body, most intermediates in one request,
+    /// and the time one request may take (network fetches included) before 503.
+    public var maxVerifyBodyBytes = 1 << 20
+    public var maxVerifyIntermediates = 8
+    public var verifyTimeLimit: TimeInterval = 15
     public init() {}
 }
 

@@ -34,6 +34,10 @@ public final class OCSPServer: @unchecked Sendable {
     let connections = ConnectionSet()
     private var channel: Channel?
     private var timers: [DispatchSourceTimer] = []
+    /// `POST /tsa` (etrust-ocspd --tsa): set before `start()`.
+    public var timeStamps: TimeStampService?
+    /// `POST /verify/certificate` and `/verify/signature` (etrust-ocspd --verify-api): set before `start()`.
+    public var verification: VerificationAPI?
 
     public init(source: OCSPAnswerSource, configuration: ResponderConfiguration, publicDirectory: String, logger: Logger,
                 accessLog: AccessLogging = .off, version: String = "unknown", threads: Int = System.coreCount) {
@@ -145,6 +149,7 @@ public final class OCSPServer: @unchecked Sendable {
             force.cancel()
         }
         shutdownThreads()
+        timeStamps?.stop()
         accessLog.writer?.flush()
     }
 
@@ -178,6 +183,12 @@ public final class OCSPServer: @unchecked Sendable {
         }) else { return }
         for c in connections.all { c.pipeline.fireUserInboundEventTriggered(IdlePressure()) }
     }
+}
+
+/// A value on one event loop.
+final class Box<T> {
+    var value: T
+    init(_ value: T) { self.value = value }
 }
 
 /// Sent to every connection when the cap is nearly reached: an idle one re-arms with the short timeout.
@@ -322,6 +333,7 @@ final class OCSPHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
     private var head: HTTPRequestHead?
     private var body: ByteBuffer?
     private var tooLarge = false
+    private var limit = 0
     private var started: UInt64 = 0
     private var client = "-"
     private var requests = 0
@@ -356,14 +368,15 @@ final class OCSPHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
             tooLarge = false
             started = DispatchTime.now().uptimeNanoseconds
             requests += 1
-            if let length = h.headers.first(name: "content-length").flatMap(Int.init), length > server.configuration.maxBodyBytes {
+            limit = h.uri.hasPrefix("/verify/") && server.verification != nil ? server.configuration.maxVerifyBodyBytes : server.configuration.maxBodyBytes
+            if let length = h.headers.first(name: "content-length").flatMap(Int.init), length > limit {
                 // Refused before the body is read: the answer goes now, and the connection closes.
                 tooLarge = true
                 respond(context: context, head: h)
             }
         case .body(var chunk):
             guard !tooLarge else { return }
-            if (body?.readableBytes ?? 0) + chunk.readableBytes > server.configuration.maxBodyBytes {
+            if (body?.readableBytes ?? 0) + chunk.readableBytes > limit {
                 tooLarge = true
                 body = nil
                 return
@@ -381,7 +394,7 @@ final class OCSPHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
     private func respond(context: ChannelHandlerContext, head: HTTPRequestHead) {
         let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
         if tooLarge {
-            send(context, head, status: .payloadTooLarge, body: Array("request body over \(server.configuration.maxBodyBytes) bytes\n".utf8),
+            send(context, head, status: .payloadTooLarge, body: Array("request body over \(limit) bytes\n".utf8),
                  contentType: "text/plain", outcome: "too_large", close: true)
             return
         }
@@ -390,6 +403,10 @@ final class OCSPHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
             answer(context, head, body.map { Array($0.readableBytesView) } ?? [])
         case (.GET, _) where path.hasPrefix("/ocsp/"):
             answer(context, head, OCSPHTTPHandler.decodeGET(String(path.dropFirst(6))) ?? [])
+        case (.POST, "/tsa") where server.timeStamps != nil:
+            timeStamp(context, head, body.map { Array($0.readableBytesView) } ?? [])
+        case (.POST, "/verify/certificate") where server.verification != nil, (.POST, "/verify/signature") where server.verification != nil:
+            verify(context, head, path, body.map { Array($0.readableBytesView) } ?? [])
         case (.GET, "/healthz"):
             send(context, head, status: .ok, body: Array("ok\n".utf8), contentType: "text/plain", outcome: "healthz")
         case (.GET, "/readyz"):
@@ -426,6 +443,56 @@ final class OCSPHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
                 let a = (try? result.get()) ?? .error(.internalError, .internalError, serials: question.serials)
                 handler.reply(context, head, a)
             }
+    }
+
+    /// RFC 3161 over HTTP (section 3.4): signed on the thread pool, answered once its record committed.
+    private func timeStamp(_ context: ChannelHandlerContext, _ head: HTTPRequestHead, _ der: [UInt8]) {
+        guard let service = server.timeStamps else { return }
+        let promise = context.eventLoop.makePromise(of: [UInt8].self)
+        server.blocking.submit { state in
+            guard case .active = state else { return promise.fail(ETrustError.environment("shutting down")) }
+            service.answer(der) { promise.completeWith($0) }
+        }
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        promise.futureResult.whenComplete { result in
+            let (handler, context) = bound.value
+            switch result {
+            case .success(let reply):
+                handler.send(context, head, status: .ok, body: reply, contentType: "application/timestamp-reply", outcome: "tsa")
+            case .failure(let error):
+                handler.server.logger.error("time-stamping failed: \(Readiness.describe(error))")
+                handler.send(context, head, status: .internalServerError, body: Array("time-stamping failed\n".utf8), contentType: "text/plain",
+                             outcome: "tsa_error")
+            }
+        }
+    }
+
+    /// The validation API: judged on the thread pool; 503 when that takes longer than the limit.
+    private func verify(_ context: ChannelHandlerContext, _ head: HTTPRequestHead, _ path: String, _ body: [UInt8]) {
+        guard let api = server.verification else { return }
+        let loop = context.eventLoop
+        let answered = NIOLoopBound(Box(false), eventLoop: loop)
+        let bound = NIOLoopBound((self, context), eventLoop: loop)
+        let finish: @Sendable (Int, [String: Any]) -> Void = { status, json in
+            guard !answered.value.value else { return }
+            answered.value.value = true
+            let (handler, context) = bound.value
+            var bytes: [UInt8] = []
+            if let data = try? JSONSerialization.data(withJSONObject: json, options: [.sortedKeys, .withoutEscapingSlashes]) { bytes = [UInt8](data) + [0x0a] }
+            handler.send(context, head, status: HTTPResponseStatus(statusCode: status), body: bytes, contentType: "application/json",
+                         outcome: "verify")
+        }
+        let timer = loop.scheduleTask(in: .milliseconds(Int64(server.configuration.verifyTimeLimit * 1000))) {
+            finish(503, ["error": "the verification took longer than \(Int(self.server.configuration.verifyTimeLimit)) s"])
+        }
+        server.blocking.submit { state in
+            guard case .active = state else { return loop.execute { finish(503, ["error": "shutting down"]) } }
+            let answer = api.answer(path: path, body: body)
+            loop.execute {
+                timer.cancel()
+                finish(answer.status, answer.json)
+            }
+        }
     }
 
     private func reply(_ context: ChannelHandlerContext, _ head: HTTPRequestHead, _ a: OCSPAnswer) {

@@ -51,7 +51,7 @@ public final class OCSPSigning {
     /// "ocsp-signer" audit event.
     public func provision(ca caName: String, validity: ValidityDuration? = nil, rotate: Bool = false, keyStore: String = "file",
                           signerPassphrase: [UInt8]?) throws -> Provisioned {
-        let caRecord = try authority.ca(caName)
+        _ = try authority.ca(caName)
         let now = authority.clock.now()
         let current = try authority.store.currentOCSPSigner(ca: caName)
         if let c = current?.certificate, !rotate, now < c.notBefore.addingTimeInterval(c.notAfter.timeIntervalSince(c.notBefore) / 2) {
@@ -59,25 +59,11 @@ public final class OCSPSigning {
         }
         // The responder key: a file under the responders' passphrase, or generated in a token
         // (`keyStore` pkcs11:token=LABEL; the responder then needs only the token's PIN).
-        guard keyStore != "file" || signerPassphrase != nil else {
-            throw ETrustError.badInput("a responder key passphrase is needed for a file key: --signer-passphrase-file FILE or ETRUST_SIGNER_PASSPHRASE",
-                                       code: .missingPassphrase)
-        }
-        let label = "\(caName)-ocsp-\(Hex.encode(try CSPRNG.bytes(4)))"
-        try authority.keys.checkKeyStore(keyStore, algorithm: .ecP256, name: label)
-        let key = try authority.keys.generateKey(.ecP256, keyStore: keyStore, name: label)
-        defer { authority.keys.abandonPendingKeys() }   // a token key whose certificate was not recorded
-        let csr = try CertificateSigningRequest.create(subject: try CAManager.serviceSubject(caRecord, role: "OCSP Responder"), key: key)
-        let (certificate, _) = try authority.issue(IssuanceRequest(source: .csr(csr), profile: "ocsp-signing", validity: validity,
-                                                                   label: "ocsp signer"), ca: caName)
-        let reference = try authority.keys.store(key, name: "\(caName)-ocsp-\(certificate.serialHex)", passphrase: signerPassphrase)
-        let event = AuditEvent(type: "ocsp-signer", time: now, ca: caName, serialHex: certificate.serialHex, profile: "ocsp-signing",
-                               fields: ["action": current == nil ? "issued" : "rotated", "notAfter": RFC3339.format(certificate.notAfter),
-                                        "certificateSHA256": Hex.encode(certificate.sha256Fingerprint)]
-                                   .merging(KeyStore.location(of: reference)) { $1 })
-        try authority.store.transaction {
+        let certificate = try authority.issueServiceSigner(
+            ca: caName, ServiceSignerRequest(slug: "ocsp", role: "OCSP Responder", profile: "ocsp-signing", eventType: "ocsp-signer",
+                                             validity: validity, keyStore: keyStore, signerPassphrase: signerPassphrase, rotating: current != nil)
+        ) { certificate, reference in
             try authority.store.insert(ocspSigner: OCSPSignerRecord(ca: caName, certificate: certificate, keyReference: reference), at: now)
-            try authority.auditLog.append([event])
         }
         return Provisioned(certificate: certificate, issued: true, presigned: try presignAll(ca: caName))
     }

@@ -151,6 +151,30 @@ public enum StoreSchema {
             created_at INTEGER NOT NULL
         );
         """,
+        // 7: time-stamping units (RFC 3161) and the tokens they issued: an auditor counts and
+        // finds them by serial, imprint or time without the tokens themselves.
+        """
+        CREATE TABLE tsa_signers (
+            id INTEGER PRIMARY KEY,
+            ca_id INTEGER NOT NULL REFERENCES cas(id),
+            serial TEXT NOT NULL,
+            certificate BLOB NOT NULL,
+            key_ref TEXT NOT NULL,
+            policy TEXT NOT NULL,
+            not_after INTEGER NOT NULL,
+            created_at INTEGER NOT NULL
+        );
+        CREATE TABLE timestamp_tokens (
+            serial TEXT NOT NULL PRIMARY KEY,
+            signer_id INTEGER NOT NULL REFERENCES tsa_signers(id),
+            hash_algorithm TEXT NOT NULL,
+            imprint TEXT NOT NULL,           -- hex
+            gen_time_ms INTEGER NOT NULL,    -- milliseconds since 1970
+            policy TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX timestamp_tokens_imprint ON timestamp_tokens(imprint);
+        CREATE INDEX timestamp_tokens_time ON timestamp_tokens(gen_time_ms);
+        """,
     ]
 
 
@@ -170,5 +194,6 @@ public enum StoreSchema {
         ("cas", "id"), ("certificates", "id"), ("events", "id"), ("audit_nodes", "level, idx"), ("checkpoints", "id"),
         ("crl_numbers", "ca_id"), ("crls", "id"), ("ocsp_signers", "id"), ("ocsp_responses", "ca_id, serial"),
         ("issuance_intents", "id"), ("pending_cas", "name"),
+        ("tsa_signers", "id"), ("timestamp_tokens", "serial"),
     ]
 }

@@ -39,6 +39,14 @@ public struct ValidationRequest: Sendable {
     /// From a trust list: per anchor (SHA-256 hex of its certificate), policy OID -> level. When
     /// set, the levels of the path's anchor are the only ones used.
     public var assuranceLevelsByAnchor: [String: [String: AssuranceLevel]]?
+    /// When set, the certificate is judged at `parameters.time` (e.g. a signature time-stamp's
+    /// genTime) with revocation information current at this later time: a certificate revoked
+    /// after the judgement time is still valid at it (CRLs are read here, not by OpenSSL, which
+    /// takes any listed certificate as revoked).
+    public var revocationCheckedAt: Date?
+    /// Revocations at or before this time count (default: the validation time). A signature
+    /// judged at the signing time its signer states, which proves nothing, uses now.
+    public var revokedBy: Date?
     public init() {}
 }
 
@@ -122,10 +130,11 @@ public final class Validator: Sendable {
     public func validate(_ certificate: Certificate, _ request: ValidationRequest) throws -> ValidationResult {
         var parameters = request.parameters
         let time = parameters.time ?? Date()
+        let past = request.revocationCheckedAt != nil
         switch request.revocation {
         case .none, .ocsp: parameters.checkCRLs = false
-        case .crl: parameters.checkCRLs = true
-        case .crlOrOCSP: parameters.checkCRLs = true; parameters.tolerateMissingCRL = true
+        case .crl: parameters.checkCRLs = !past
+        case .crlOrOCSP: parameters.checkCRLs = !past; parameters.tolerateMissingCRL = true
         }
         var intermediates = self.intermediates
         var path = try PathVerifier.verify(certificate, untrusted: untrusted, trust: trust, parameters: parameters)
@@ -155,48 +164,7 @@ public final class Validator: Sendable {
             return fail(result, v.code, v.reason)
         }
         // Revocation status of every certificate but the anchor.
-        let chain = path.chain
-        for (depth, cert) in chain.enumerated() {
-            if depth == chain.count - 1 {
-                result.revocation.append(RevocationStatus(certificate: cert, status: "not-checked",
-                                                          source: "trust anchor", revokedAt: nil, reason: nil))
-                continue
-            }
-            let issuer = chain[depth + 1]
-            let useOCSP = request.revocation == .ocsp || (request.revocation == .crlOrOCSP && path.depthsWithoutCRL.contains(depth))
-            if useOCSP {
-                do {
-                    let check = try ocspStatus(cert, issuer: issuer, request: request, at: time)
-                    switch check.status {
-                    case .good:
-                        result.revocation.append(RevocationStatus(certificate: cert, status: "good",
-                                                                  source: "OCSP (\(check.responder))", revokedAt: nil, reason: nil))
-                    case .revoked(let at, let reason):
-                        result.revocation.append(RevocationStatus(certificate: cert, status: "revoked",
-                                                                  source: "OCSP (\(check.responder))", revokedAt: at, reason: reason?.name))
-                        if at <= time {
-                            return fail(result, "certificate_revoked", "certificate revoked (OCSP\(reason.map { ", \($0.name)" } ?? "")) (at \(cert.subject))")
-                        }
-                    case .unknown:
-                        result.revocation.append(RevocationStatus(certificate: cert, status: "unknown",
-                                                                  source: "OCSP (\(check.responder))", revokedAt: nil, reason: nil))
-                        return fail(result, "ocsp_cert_unknown", "the OCSP responder does not know the certificate (at \(cert.subject))")
-                    }
-                } catch let e as ETrustError {
-                    result.revocation.append(RevocationStatus(certificate: cert, status: "unknown",
-                                                              source: "OCSP", revokedAt: nil, reason: nil))
-                    return fail(result, e.code == .notFound ? "ocsp_cert_unknown" : "ocsp_verify_failed", "\(e.reason) (at \(cert.subject))")
-                }
-            } else if request.revocation == .none {
-                result.revocation.append(RevocationStatus(certificate: cert, status: "not-checked",
-                                                          source: "revocation not checked", revokedAt: nil, reason: nil))
-            } else {
-                // OpenSSL found and checked a CRL for it (the path is valid): name which.
-                let source = crlSources[issuer.subject.der] ?? "CRL"
-                result.revocation.append(RevocationStatus(certificate: cert, status: "good",
-                                                          source: source, revokedAt: nil, reason: nil))
-            }
-        }
+        if let failed = checkRevocation(path, request, at: time, into: &result) { return failed }
         // Assurance: the highest level mapped to a policy of the valid policy set.
         let levelMap: [String: AssuranceLevel]
         if let byAnchor = request.assuranceLevelsByAnchor {
@@ -213,6 +181,110 @@ public final class Validator: Sendable {
             }
         }
         return result
+    }
+
+    /// Appends each certificate's revocation status to `result`; the failed result when one is
+    /// revoked at `time` or its status cannot be had.
+    private func checkRevocation(_ path: PathResult, _ request: ValidationRequest, at time: Date,
+                                 into result: inout ValidationResult) -> ValidationResult? {
+        let chain = path.chain
+        for (depth, cert) in chain.enumerated() {
+            if depth == chain.count - 1 {
+                result.revocation.append(RevocationStatus(certificate: cert, status: "not-checked",
+                                                          source: "trust anchor", revokedAt: nil, reason: nil))
+                continue
+            }
+            let issuer = chain[depth + 1]
+            if request.revocation == .none {
+                result.revocation.append(RevocationStatus(certificate: cert, status: "not-checked",
+                                                          source: "revocation not checked", revokedAt: nil, reason: nil))
+                continue
+            }
+            if let checkedAt = request.revocationCheckedAt, request.revocation != .ocsp, let crls = currentCRLs(of: issuer, covering: cert, at: checkedAt) {
+                let status = crlStatus(cert, crls, issuer: issuer)
+                result.revocation.append(status)
+                if status.status == "revoked", let at = status.revokedAt, at <= request.revokedBy ?? time {
+                    return fail(result, "certificate_revoked", "certificate revoked at \(RFC3339.format(at)) (CRL\(status.reason.map { ", \($0)" } ?? "")) (at \(cert.subject))")
+                }
+                continue
+            }
+            let useOCSP = request.revocation == .ocsp || (request.revocation == .crlOrOCSP && (path.depthsWithoutCRL.contains(depth) || request.revocationCheckedAt != nil))
+            if request.revocation == .crl && request.revocationCheckedAt != nil {
+                return fail(result, "unable_to_get_crl", "no current CRL of \(issuer.subject) was given (at \(cert.subject))")
+            }
+            if useOCSP {
+                if let failed = checkOCSP(cert, issuer: issuer, request, at: time, into: &result) { return failed }
+            } else {
+                // OpenSSL found and checked a CRL for it (the path is valid): name which.
+                let source = crlSources[issuer.subject.der] ?? "CRL"
+                result.revocation.append(RevocationStatus(certificate: cert, status: "good",
+                                                          source: source, revokedAt: nil, reason: nil))
+            }
+        }
+        return nil
+    }
+
+    private func checkOCSP(_ cert: Certificate, issuer: Certificate, _ request: ValidationRequest, at time: Date,
+                           into result: inout ValidationResult) -> ValidationResult? {
+        do {
+            let check = try ocspStatus(cert, issuer: issuer, request: request, at: request.revocationCheckedAt ?? time)
+            switch check.status {
+            case .good:
+                result.revocation.append(RevocationStatus(certificate: cert, status: "good",
+                                                          source: "OCSP (\(check.responder))", revokedAt: nil, reason: nil))
+            case .revoked(let at, let reason):
+                result.revocation.append(RevocationStatus(certificate: cert, status: "revoked",
+                                                          source: "OCSP (\(check.responder))", revokedAt: at, reason: reason?.name))
+                if at <= request.revokedBy ?? time {
+                    return fail(result, "certificate_revoked", "certificate revoked (OCSP\(reason.map { ", \($0.name)" } ?? "")) (at \(cert.subject))")
+                }
+            case .unknown:
+                result.revocation.append(RevocationStatus(certificate: cert, status: "unknown",
+                                                          source: "OCSP (\(check.responder))", revokedAt: nil, reason: nil))
+                return fail(result, "ocsp_cert_unknown", "the OCSP responder does not know the certificate (at \(cert.subject))")
+            }
+        } catch let e as ETrustError {
+            result.revocation.append(RevocationStatus(certificate: cert, status: "unknown", source: "OCSP", revokedAt: nil, reason: nil))
+            return fail(result, e.code == .notFound ? "ocsp_cert_unknown" : "ocsp_verify_failed", "\(e.reason) (at \(cert.subject))")
+        } catch {
+            result.revocation.append(RevocationStatus(certificate: cert, status: "unknown", source: "OCSP", revokedAt: nil, reason: nil))
+            return fail(result, "ocsp_verify_failed", "\(error) (at \(cert.subject))")
+        }
+        return nil
+    }
+
+    /// The newest full CRL of `issuer` among those given that verifies, is current at `time` and
+    /// covers `cert` (a partitioned CRL's issuingDistributionPoint names one of the certificate's
+    /// distribution points), with the newest delta CRL over it.
+    private func currentCRLs(of issuer: Certificate, covering cert: Certificate,
+                             at time: Date) -> (full: CertificateRevocationList, delta: CertificateRevocationList?)? {
+        let points = (cert.extension(ExtensionOID.cRLDistributionPoints)?.value ?? []) + (cert.extension(ExtensionOID.freshestCRL)?.value ?? [])
+        let usable = trust.crls.filter { crl in
+            crl.issuer.der == issuer.subject.der && crl.verify(issuer: issuer, at: time).problems.isEmpty
+                && ((crl.issuingDistributionPointURIs ?? []).isEmpty
+                    || (crl.issuingDistributionPointURIs ?? []).contains { Self.bytes(points, contain: Array($0.utf8)) })
+        }
+        guard let full = usable.filter({ $0.deltaBase == nil }).max(by: { ($0.number ?? 0) < ($1.number ?? 0) }) else { return nil }
+        let delta = usable.filter { $0.deltaBase.map { $0 <= (full.number ?? 0) } ?? false }.max { ($0.number ?? 0) < ($1.number ?? 0) }
+        return (full, delta)
+    }
+
+    static func bytes(_ haystack: [UInt8], contain needle: [UInt8]) -> Bool {
+        guard !needle.isEmpty, haystack.count >= needle.count else { return false }
+        return (0...(haystack.count - needle.count)).contains { haystack[$0..<($0 + needle.count)].elementsEqual(needle) }
+    }
+
+    /// The certificate's status in a full CRL and its delta (the delta first: it is newer; its
+    /// removeFromCRL entry undoes a hold).
+    private func crlStatus(_ cert: Certificate, _ crls: (full: CertificateRevocationList, delta: CertificateRevocationList?),
+                           issuer: Certificate) -> RevocationStatus {
+        let source = "CRL #\(crls.full.number.map(String.init) ?? "?") of \(issuer.subject)"
+            + (crls.delta.map { " + delta #\($0.number.map(String.init) ?? "?")" } ?? "")
+        let entry = crls.delta?.entries.first { $0.serialHex == cert.serialHex } ?? crls.full.entries.first { $0.serialHex == cert.serialHex }
+        guard let entry, entry.reason != .removeFromCRL else {
+            return RevocationStatus(certificate: cert, status: "good", source: source, revokedAt: nil, reason: nil)
+        }
+        return RevocationStatus(certificate: cert, status: "revoked", source: source, revokedAt: entry.revocationDate, reason: entry.reason?.name)
     }
 
     private func fail(_ r: ValidationResult, _ code: String, _ reason: String) -> ValidationResult {

@@ -32,6 +32,14 @@ struct OCSPD: ParsableCommand {
     @Option(help: "How long before an offline CA's CRL expires /readyz warns.") var offlineCRLWarning: String = "7d"
     @Option(help: "How often a refresh also checks the SQLite file's structure (quick_check; /readyz fails on damage); 0 never.")
     var integrityCheckInterval: String = "300s"
+    @Flag(help: "Also serve RFC 3161 time-stamping at POST /tsa, signed by the newest unit of `etrust tsa provision`.") var tsa = false
+    @Option(help: "With --tsa: the CA whose time-stamping unit signs (default: the newest unit of any CA).") var tsaCA: String?
+    @Option(help: "With --tsa: token records are written in one transaction per batch, gathered for at most this long (e.g. 5ms).")
+    var tsaBatchWindow: String = "5ms"
+    @Flag(help: "Also serve the validation API: POST /verify/certificate and /verify/signature (JSON; docs/openapi.yaml), anchored in the home's root CAs.")
+    var verifyApi = false
+    @Option(help: "With --verify-api: the largest request body, in bytes (larger: 413).") var verifyMaxBody: Int = 1 << 20
+    @Option(help: "With --verify-api: the time one verification may take, network included (longer: 503), e.g. 15s.") var verifyTimeLimit: String = "15s"
 
     static func main() {
         CommandLineMain.run(OCSPD.self, name: "etrust-ocspd")
@@ -55,6 +63,9 @@ struct OCSPD: ParsableCommand {
         config.offlineCRLWarning = try Self.seconds(offlineCRLWarning, "--offline-crl-warning")
         config.integrityCheckInterval = ["0", "0s"].contains(integrityCheckInterval) ? 0
             : try Self.seconds(integrityCheckInterval, "--integrity-check-interval")
+        guard verifyMaxBody > 0 else { throw ETrustError.badInput("--verify-max-body must be positive", code: .invalidArgument) }
+        config.maxVerifyBodyBytes = verifyMaxBody
+        config.verifyTimeLimit = try Self.seconds(verifyTimeLimit, "--verify-time-limit")
         return config
     }
 
@@ -63,6 +74,13 @@ struct OCSPD: ParsableCommand {
         do { return TimeInterval(try ValidityDuration(parsing: text).seconds) } catch {
             throw ETrustError.badInput("\(flag) must be a duration such as 30s, 12h or 7d", code: .invalidArgument)
         }
+    }
+
+    static func milliseconds(_ text: String, _ flag: String) throws -> TimeInterval {
+        guard text.hasSuffix("ms"), let n = Double(text.dropLast(2)), n >= 0, n <= 1000 else {
+            throw ETrustError.badInput("\(flag) must be a number of milliseconds up to 1000, such as 5ms", code: .invalidArgument)
+        }
+        return n / 1000
     }
 
     /// The responder keys' secrets: a token PIN, or the signer passphrase (asked for at start,
@@ -108,6 +126,14 @@ struct OCSPD: ParsableCommand {
         }
         let server = OCSPServer(source: source, configuration: config, publicDirectory: authority.home.pubDirectory, logger: logger,
                                 accessLog: AccessLogging(format: format, writer: level <= .info ? writer : nil), version: ETrustVersion.string)
+        if tsa {
+            let window = try Self.milliseconds(tsaBatchWindow, "--tsa-batch-window")
+            server.timeStamps = try TimeStampService(authority: authority, ca: tsaCA, store: try authority.home.openStore(),
+                                                     batch: .init(interval: window))
+        }
+        if verifyApi {
+            server.verification = VerificationAPI(context: try HomeTrust.context(authority), maxIntermediates: config.maxVerifyIntermediates)
+        }
         MetricsSystem.bootstrap(server.metrics.factory)
         let bound = try server.start()
         let caCount = try authority.caRecords().count

@@ -16,6 +16,8 @@ struct Sign: ParsableCommand {
     @Option(help: "The signature file (.p7s).") var out: String
     @Flag(help: "A detached signature (the document is not inside).") var detached = false
     @Flag(help: "DER instead of PEM.") var der = false
+    @Option(help: "Add a signature time-stamp (CAdES-B-T) from the RFC 3161 TSA at this http:// URL (e.g. http://HOST:PORT/tsa).")
+    var timestampUrl: String?
     @Flag(help: "Print one JSON value on one line instead of text.") var json = false
 
     func run() throws {
@@ -44,13 +46,23 @@ struct Sign: ParsableCommand {
         guard try signerKey.subjectPublicKeyInfo == signerCert.subjectPublicKeyInfo else {
             throw ETrustError.badInput("the key does not belong to the certificate", code: .invalidArgument)
         }
-        let signature = try CMSSignature.sign(content, certificate: signerCert, key: signerKey, chain: chain, detached: detached)
+        var signature = try CMSSignature.sign(content, certificate: signerCert, key: signerKey, chain: chain, detached: detached)
+        // RFC 3161 appendix A: the token is over the signature value, in an unsigned attribute.
+        var stamp: TimeStamp.Info?
+        if let timestampUrl {
+            let fetched = try TimeStamp.fetch(imprint: Digest.sha256(try CMSSignature.signatureValue(signature)), url: timestampUrl)
+            signature = try CMSSignature.addingTimeStamp(signature, token: fetched.token)
+            stamp = fetched.info
+        }
         if der { try AtomicFile.write(signature, to: out) } else { try AtomicFile.write(PEM.encode(signature, label: "CMS"), to: out) }
         if json {
             try Output.json(["in": input, "out": out, "detached": detached, "format": der ? "der" : "pem",
-                             "signer": signerCert.subject.description, "bytes": signature.count])
+                             "signer": signerCert.subject.description, "bytes": signature.count,
+                             "timestamp": stamp.map { ["genTime": RFC3339.formatFractional($0.genTime), "tsa": $0.tsaName ?? "", "policy": $0.policy,
+                                                       "serial": $0.serialHex] as [String: Any] as Any } ?? NSNull()])
         } else {
-            print("signed \(input) -> \(out) (\(detached ? "detached" : "enveloping"), signer \(signerCert.subject))")
+            print("signed \(input) -> \(out) (\(detached ? "detached" : "enveloping"), signer \(signerCert.subject))"
+                  + (stamp.map { ", time-stamped \(RFC3339.formatFractional($0.genTime))" } ?? ""))
         }
     }
 }
@@ -58,7 +70,7 @@ struct Sign: ParsableCommand {
 struct VerifySignature: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify-signature",
-        abstract: "Verify a CMS signature, then the signer's certificate at the signing time for document signing; exit 0 valid, 1 not.")
+        abstract: "Verify a CMS signature and its time-stamp, then the signer's certificate for document signing at the time-stamp's time (else the signing time); exit 0 valid, 1 not.")
     @Option(help: "The signature (.p7s, PEM or DER).") var signature: String
     @Option(help: "The signed document, for a detached signature.") var content: String?
     @OptionGroup var trust: TrustOptions
@@ -70,35 +82,13 @@ struct VerifySignature: ParsableCommand {
         let der = try InputFile.derBlocks(bytes, labels: ["CMS", "PKCS7"], what: signature)[0]
         let document = try content.map { try InputFile.readLarge($0) }
         // A signer is judged with its revocation status: CRLs given, else OCSP (RFC 5280 6.3, RFC 6960).
-        var request = try trust.request(defaultRevocation: .crlOrOCSP)
+        let request = try trust.request(defaultRevocation: .crlOrOCSP)
         let homePath = home ?? ProcessInfo.processInfo.environment["ETRUST_HOME"] ?? (FileManager.default.fileExists(atPath: "./etrust-home/etrust.yaml") ? "./etrust-home" : nil)
-        let verified: CMSSignature.Verified
-        do {
-            verified = try CMSSignature.verify(der, content: document)
-        } catch let e as ETrustError where e.category == .refused {
-            if json { try Output.json(["valid": false, "reason": e.reason, "errorCode": "signature_invalid"]) } else { print("INVALID: \(e.reason)") }
-            throw ExitCode(1)
+        let verdict = try SignatureValidation.judge(der, content: document, request: request) { signer, time in
+            let (validator, levels, byAnchor) = try trust.validator(homePath: homePath, leaf: signer, time: time)
+            return TrustContext(validator: validator, levels: levels, levelsByAnchor: byAnchor)
         }
-        // The signer is judged as of the signing time (unless --at says otherwise), for document signing.
-        request.parameters.purpose = .documentSigning
-        if request.parameters.time == nil { request.parameters.time = verified.signingTime }
-        let (validator, levels, byAnchor) = try trust.validator(homePath: homePath, leaf: verified.signer, time: request.parameters.time)
-        request.assuranceLevels = levels
-        request.assuranceLevelsByAnchor = byAnchor
-        let extra = Validator(sharing: validator, moreIntermediates: verified.certificates.filter { $0 != verified.signer })
-        let result = try extra.validate(verified.signer, request)
-        if json {
-            var o = result.json
-            o["signer"] = verified.signer.subject.description
-            o["signingTime"] = verified.signingTime.map { RFC3339.format($0) as Any } ?? NSNull()
-            o["level"] = result.assurance?.rawValue ?? NSNull()
-            o["status"] = result.revocation.first?.status ?? "not-checked"
-            try Output.json(o)
-        } else {
-            print(result.valid ? "valid signature by \(verified.signer.subject)" : "INVALID: \(result.reason) [\(result.errorCode)]")
-            if let t = verified.signingTime { print("signing time: \(RFC3339.format(t))") }
-            if let a = result.assurance { print("assurance: \(a.rawValue)") }
-        }
-        if !result.valid { throw ExitCode(1) }
+        if json { try Output.json(verdict.json) } else { verdict.lines.forEach { print($0) } }
+        if !verdict.valid { throw ExitCode(1) }
     }
 }

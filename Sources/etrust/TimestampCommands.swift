@@ -50,16 +50,8 @@ struct TimestampCommand: ParsableCommand {
                 throw ValidationError("--digest must be one of \(TimeStamp.digests.joined(separator: ", "))")
             }
             let data = try InputFile.readLarge(input)
-            let (req, nonce) = try TimeStamp.request(digestOf: data, digest: digest, policy: policy)
-            guard let parts = OpenSSLHTTP.parse(url) else { throw ETrustError.badInput("--url is not an http:// URL: \(url)", code: .invalidArgument) }
-            let reply = try OpenSSLHTTP.post(host: parts.host, port: parts.port, path: parts.path, body: req, contentType: "application/timestamp-query",
-                                             expectedType: "application/timestamp-reply", timeout: 10, maxBytes: 1 << 20,
-                                             failure: "asking \(url) for a time-stamp failed", tooLarge: "the TSA's reply is over 1 MiB")
-            let response = try TimeStamp.response(reply)
-            guard response.granted, let token = response.token else {
-                throw ETrustError.refused("the TSA refused the request (status \(response.status)\(response.statusText.map { ": \($0)" } ?? ""))",
-                                          code: .policyRefused)
-            }
+            let (response, token, _, nonce) = try TimeStamp.fetch(imprint: try Digest.named(digest, data), digest: digest, url: url, policy: policy)
+            let reply = response.der
             let (anchors, intermediates) = try trust.load()
             let info = try TimeStamp.verify(token: token, .init(anchors: anchors, intermediates: intermediates, data: data, nonceHex: nonce))
             try AtomicFile.write(reply, to: out)

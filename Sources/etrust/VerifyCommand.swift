@@ -1,6 +1,7 @@
 import ArgumentParser
 import ETrustCA
 import ETrustCore
+import ETrustOCSP
 import ETrustPolicy
 import ETrustValidation
 import Foundation
@@ -115,22 +116,15 @@ struct TrustOptions: ParsableArguments {
             guard let home else {
                 throw ETrustError.badInput("no trust anchor: give --anchor FILE (or --home with root CAs)", code: .invalidArgument)
             }
-            let authority = try Authority(home: home, passphrase: { [] })
-            anchors = try authority.caRecords().filter { $0.parent == nil }.map(\.certificate)
+            anchors = try HomeTrust.roots(try Authority(home: home, passphrase: { [] }))
             guard !anchors.isEmpty else { throw ETrustError.badInput("the home has no root CA to trust; give --anchor FILE", code: .invalidArgument) }
         }
-        if trustList == nil, let home, let profiles = try? home.loadProfiles() {
-            for p in profiles.values {
-                for policy in p.policies {
-                    if let l = policy.level, let level = AssuranceLevel(rawValue: l.rawValue) { levels[policy.info.oid] = max(levels[policy.info.oid] ?? level, level) }
-                }
-            }
-        }
+        if trustList == nil, let home, let profiles = try? home.loadProfiles() { levels = HomeTrust.levels(profiles) }
         var intermediates: [Certificate] = []
         for path in intermediate { intermediates += try Certificate.all(bytes: try InputFile.read(path), what: path) }
         // Inside a home, its subordinate CAs are candidate issuers too (the path builder tries them).
-        if let home, !noHomeIntermediates, let records = try? Authority(home: home, passphrase: { [] }).caRecords() {
-            intermediates += records.filter { $0.parent != nil }.map(\.certificate).filter { !intermediates.contains($0) }
+        if let home, !noHomeIntermediates, let subordinates = try? HomeTrust.subordinates(Authority(home: home, passphrase: { [] })) {
+            intermediates += subordinates.filter { !intermediates.contains($0) }
         }
         var crls: [CertificateRevocationList] = []
         for path in crl {
@@ -168,26 +162,20 @@ struct Verify: ParsableCommand {
             print("\(valid)/\(n) valid in \(String(format: "%.3f", seconds)) s: \(Int(Double(n) / seconds))/s")
             return
         }
-        let result = try validator.validate(cert, request)
+        let verdict = try validator.validate(cert, request).verdict
         let samples = try BiometricSample.check(biometric, against: cert)
         let samplesMatch = samples.allSatisfy { $0["matches"] as? Bool == true }
         if json {
-            var o = result.json
+            var o = verdict.json
             if !samples.isEmpty { o["biometric"] = samples; o["biometricMatch"] = samplesMatch }
             try Output.json(o)
         } else {
-            print(result.valid ? "valid" : "INVALID: \(result.reason) [\(result.errorCode)]")
-            if !result.path.isEmpty { print("path:"); for c in result.path { print("  \(c.subject)") } }
-            if !result.policies.isEmpty { print("policies: \(result.policies.joined(separator: ", "))") }
-            if let a = result.assurance { print("assurance: \(a.rawValue)") }
-            for r in result.revocation where r.status != "not-checked" || result.revocationMode != .none {
-                print("revocation: \(r.subject): \(r.status) (\(r.source))")
-            }
+            verdict.lines.forEach { print($0) }
             for s in samples {
                 let verdict = s["present"] as? Bool != true ? "no such biometricInfo entry" : s["matches"] as? Bool == true ? "matches" : "DOES NOT MATCH"
                 print("biometric \(s["type"]!): \(verdict)")
             }
         }
-        if !result.valid || !samplesMatch { throw ExitCode(1) }
+        if !verdict.valid || !samplesMatch { throw ExitCode(1) }
     }
 }

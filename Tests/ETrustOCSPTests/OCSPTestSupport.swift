@@ -95,17 +95,20 @@ enum OT {
     /// Starts an OCSPServer on 127.0.0.1, port 0, over its own Authority of the fixture's home.
     /// The caller stops it: `defer { server.shutdown(grace: 1) }`.
     static func startServer(_ f: Fixture, clock: ETrustClock = SystemClock(), accessLog: AccessLogging = .off,
-                            configure: (inout ResponderConfiguration) -> Void = { _ in }) throws -> (server: OCSPServer, port: Int) {
+                            configure: (inout ResponderConfiguration) -> Void = { _ in },
+                            before: (OCSPServer, Authority) throws -> Void = { _, _ in }) throws -> (server: OCSPServer, port: Int) {
         var config = ResponderConfiguration()
         config.host = "127.0.0.1"
         config.port = 0
         configure(&config)
         let home = try Home.open(f.home)
-        let source = try OCSPAnswerSource(authority: try authority(f.home, clock: clock), configuration: config)
+        let serverAuthority = try authority(f.home, clock: clock)
+        let source = try OCSPAnswerSource(authority: serverAuthority, configuration: config)
         var logger = Logger(label: "etrust-ocspd-test")
         logger.logLevel = .error
         let server = OCSPServer(source: source, configuration: config, publicDirectory: home.pubDirectory, logger: logger,
                                 accessLog: accessLog, version: "test", threads: 2)
+        try before(server, serverAuthority)
         let port = try server.start()
         guard port > 0 else { server.shutdown(grace: 1); throw Failure("the server reported port \(port)") }
         return (server, port)

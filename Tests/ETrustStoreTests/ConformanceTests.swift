@@ -167,6 +167,33 @@ struct ConformanceTests {
     }
 
     @Test(arguments: Engine.allCases)
+    func timeStampingUnitsAndTokens(_ engine: Engine) throws {
+        let f = try StoreFixture(engine)
+        #expect(try f.store.currentTSASigner(ca: nil) == nil)
+        let cert = try StoreFixture.demoRoot()
+        let a = try f.store.insert(tsaSigner: TSASignerRecord(ca: "root", certificate: cert, keyReference: "file:a", policy: "1.2.3"), at: Self.now)
+        let b = try f.store.insert(tsaSigner: TSASignerRecord(ca: "root", certificate: cert, keyReference: "file:b", policy: "1.2.4"), at: Self.now)
+        #expect(a > 0 && b > a)
+        let current = try #require(try f.store.currentTSASigner(ca: "root"))
+        #expect(current.id == b && current.keyReference == "file:b" && current.policy == "1.2.4" && current.certificate == cert && current.ca == "root")
+        #expect(try f.store.currentTSASigner(ca: nil)?.id == b)
+        #expect(throws: ETrustError.self) { try f.store.currentTSASigner(ca: "nope") }
+        let t = { (serial: String, imprint: String, ms: Double) in
+            TimeStampTokenRecord(serialHex: serial, signerID: b, hashAlgorithm: "2.16.840.1.101.3.4.2.1", imprintHex: imprint,
+                                 genTime: Date(timeIntervalSince1970: ms / 1000), policy: "1.2.4")
+        }
+        let batch = (1...1500).map { t(String(format: "%04x", $0), $0 % 2 == 0 ? "aa" : "bb", 1_800_000_000_000 + Double($0)) }
+        try f.store.record(timeStampTokens: batch)
+        #expect(try f.store.timeStampTokenCount() == 1500)
+        let found = try f.store.timeStampTokens(imprintHex: "AA")
+        #expect(found.count == 750 && found.first == batch[1], "\(found.first.map { "\($0)" } ?? "-")")
+        // A batch with a serial already recorded writes nothing of the batch.
+        #expect(throws: ETrustError.self) { try f.store.record(timeStampTokens: [t("ffff", "cc", 1), t("0001", "cc", 2)]) }
+        #expect(try f.store.timeStampTokenCount() == 1500)
+        #expect(try f.reopen().timeStampTokens(imprintHex: "cc").isEmpty)
+    }
+
+    @Test(arguments: Engine.allCases)
     func pendingCAs(_ engine: Engine) throws {
         let f = try StoreFixture(engine)
         let csr = try TestSupport.csr(subject: "CN=Sub CA,O=etrust tests,C=TG")

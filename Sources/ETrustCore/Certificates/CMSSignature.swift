@@ -85,22 +85,63 @@ public enum CMSSignature {
             defer { etrust_sk_X509_pop_free(all) }
             certificates = try OpenSSLCertificateStack.certificates(borrowing: all)
         }
-        // signing-time (RFC 5652 11.3): UTCTime or GeneralizedTime in the signed attributes.
-        var signingTime: Date? = nil
-        if let infos = CMS_get0_SignerInfos(cms), etrust_sk_CMS_SignerInfo_num(infos) > 0, let si = etrust_sk_CMS_SignerInfo_value(infos, 0) {
-            let obj = OBJ_nid2obj(NID_pkcs9_signingTime)
-            for type in [V_ASN1_UTCTIME, V_ASN1_GENERALIZEDTIME] {
-                if let raw = CMS_signed_get0_data_by_OBJ(si, obj, -3, type) {
-                    var tm = tm()
-                    if ASN1_TIME_to_tm(raw.assumingMemoryBound(to: ASN1_TIME.self), &tm) == 1 {
-                        signingTime = Date(timeIntervalSince1970: TimeInterval(timegm(&tm)))
-                    }
-                    break
-                }
+        clearOpenSSLErrors()
+        return Verified(signer: signer, certificates: certificates, signingTime: signingTime(cms), content: signed)
+    }
+
+    /// signing-time (RFC 5652 11.3): UTCTime or GeneralizedTime in the first signer's signed attributes.
+    private static func signingTime(_ cms: OpaquePointer) -> Date? {
+        guard let infos = CMS_get0_SignerInfos(cms), etrust_sk_CMS_SignerInfo_num(infos) > 0,
+              let si = etrust_sk_CMS_SignerInfo_value(infos, 0) else { return nil }
+        let obj = OBJ_nid2obj(NID_pkcs9_signingTime)
+        for type in [V_ASN1_UTCTIME, V_ASN1_GENERALIZEDTIME] {
+            if let raw = CMS_signed_get0_data_by_OBJ(si, obj, -3, type) {
+                var tm = tm()
+                guard ASN1_TIME_to_tm(raw.assumingMemoryBound(to: ASN1_TIME.self), &tm) == 1 else { return nil }
+                return Date(timeIntervalSince1970: TimeInterval(timegm(&tm)))
             }
         }
-        clearOpenSSLErrors()
-        return Verified(signer: signer, certificates: certificates, signingTime: signingTime, content: signed)
+        return nil
+    }
+
+    /// Checks a signature against the digest of its content instead of the content (for a
+    /// client that does not send the document): the first signer's signature over its signed
+    /// attributes, and their messageDigest equal to `contentDigest` (made with the signer's
+    /// digest algorithm). `content` of the result is empty.
+    public static func verify(_ der: [UInt8], contentDigest: [UInt8]) throws -> Verified {
+        guard let parsed = decodeDER(der, { d2i_CMS_ContentInfo(nil, $0, $1) }) else {
+            throw ETrustError.openSSL("d2i_CMS_ContentInfo", category: .badInput, code: .malformedInput) { "not a CMS signature (\($0))" }
+        }
+        let owner = OpenSSLCMS(takingOwnership: parsed)
+        return try owner.withUnsafeCMSPointer { cms in
+            clearOpenSSLErrors()
+            guard let infos = CMS_get0_SignerInfos(cms), etrust_sk_CMS_SignerInfo_num(infos) > 0,
+                  let si = etrust_sk_CMS_SignerInfo_value(infos, 0), CMS_set1_signers_certs(cms, nil, 0) >= 1 else {
+                throw ETrustError.refused("the signature names no signer certificate", code: .badSignature)
+            }
+            guard CMS_SignerInfo_verify(si) == 1 else {
+                throw ETrustError.openSSL("CMS_SignerInfo_verify", category: .refused, code: .badSignature) { "the signature does not verify: \($0)" }
+            }
+            guard let raw = CMS_signed_get0_data_by_OBJ(si, OBJ_nid2obj(NID_pkcs9_messageDigest), -3, V_ASN1_OCTET_STRING) else {
+                throw ETrustError.refused("the signature has no messageDigest attribute", code: .badSignature)
+            }
+            let octets = raw.assumingMemoryBound(to: ASN1_STRING.self)
+            let digest = Array(UnsafeBufferPointer(start: ASN1_STRING_get0_data(octets), count: Int(ASN1_STRING_length(octets))))
+            guard digest == contentDigest else {
+                throw ETrustError.refused("the signature is not over content with this digest (messageDigest differs)", code: .badSignature)
+            }
+            var x: OpaquePointer? = nil
+            CMS_SignerInfo_get0_algs(si, nil, &x, nil, nil)
+            guard let x else { throw ETrustError.refused("the signature names no signer certificate", code: .badSignature) }
+            var certificates: [Certificate] = []
+            if let all = CMS_get1_certs(cms) {
+                defer { etrust_sk_X509_pop_free(all) }
+                certificates = try OpenSSLCertificateStack.certificates(borrowing: all)
+            }
+            let signer = try Certificate(borrowingX509: x)
+            clearOpenSSLErrors()
+            return Verified(signer: signer, certificates: certificates, signingTime: signingTime(cms), content: [])
+        }
     }
 }
 
