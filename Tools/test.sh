@@ -12,9 +12,11 @@ need_apt=()
 # softhsm2 (a software PKCS#11 token for the HSM tests), opensc (pkcs11-tool, their judge),
 # libp11-dev + libp11-kit-dev (etrust's PKCS#11 route), libengine-pkcs11-openssl (the same route
 # for the openssl CLI), systemd (systemd-analyze verify of Tools/systemd), graphviz (dot reads ca tree),
-# man-db + groff-base (man pages render).
+# man-db + groff-base (man pages render), chromium + chromium-driver (the console's browser tests,
+# driven by Selenium from the venv).
 for pkg in libssl-dev libsqlite3-dev openssl python3-venv sqlite3 curl man-db groff-base \
-           softhsm2 opensc libp11-dev libp11-kit-dev libengine-pkcs11-openssl systemd graphviz; do
+           softhsm2 opensc libp11-dev libp11-kit-dev libengine-pkcs11-openssl systemd graphviz \
+           chromium chromium-driver; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -25,11 +27,11 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 venv="$root/.build/venv"
-if [ ! -x "$venv/bin/lint_pkix_cert" ] || ! "$venv/bin/python" -c "import cryptography, cryptography_vectors" 2>/dev/null; then
-  echo "== creating $venv (pkilint, cryptography, cryptography-vectors for PKITS)"
+if [ ! -x "$venv/bin/lint_pkix_cert" ] || ! "$venv/bin/python" -c "import cryptography, cryptography_vectors, selenium" 2>/dev/null; then
+  echo "== creating $venv (pkilint, cryptography, cryptography-vectors for PKITS, selenium for the console's browser tests)"
   mkdir -p "$root/.build"
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check pkilint cryptography cryptography-vectors
+  "$venv/bin/pip" install -q --disable-pip-version-check pkilint cryptography cryptography-vectors selenium
 fi
 export ETRUST_VENV="$venv"
 

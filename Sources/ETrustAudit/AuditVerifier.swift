@@ -10,6 +10,9 @@ public struct AuditVerifier {
         /// The first entry (0-based) that does not verify, when it can be pinned to one.
         public var entry: Int?
         public var message: String
+        /// True when the only fault is entries appended after the newest checkpoint (the next
+        /// signed checkpoint covers them): everything up to that checkpoint verified.
+        public var uncoveredTail = false
         public var description: String { message }
     }
 
@@ -148,7 +151,8 @@ public struct AuditVerifier {
             failure = Failure(entry: size, message: "the log has \(size) entries but the kept checkpoint covers \(p.size): history was truncated")
         }
         if failure == nil, let lastSize = notes.last?.checkpoint.size, lastSize < size {
-            failure = Failure(entry: lastSize, message: "entries \(lastSize)..\(size - 1) are not covered by any signed checkpoint")
+            failure = Failure(entry: lastSize, message: "entries \(lastSize)..\(size - 1) are not covered by any signed checkpoint",
+                              uncoveredTail: true)
         }
         return Report(entries: size, checkpoints: notes.count, latest: notes.last?.checkpoint, failure: failure)
     }

@@ -151,6 +151,12 @@ public enum StoreSchema {
             created_at INTEGER NOT NULL
         );
         """,
+        // 7: the console's event filters (newest first, keyset on id) use an index each.
+        """
+        CREATE INDEX events_type_id ON events(type, id);
+        CREATE INDEX events_ca_id ON events(ca, id);
+        CREATE INDEX events_profile_id ON events(profile, id);
+        """,
     ]
 
 
