@@ -93,7 +93,7 @@ let package = Package(
         ]),
         .testTarget(name: "ETrustTrustFrameworkTests", dependencies: ["ETrustValidation", "ETrustCA", "ETrustCore", "ETrustTestSupport"]),
         .testTarget(name: "ETrustStoreTests", dependencies: ["ETrustStore", "ETrustCA", "ETrustAudit", "ETrustCore", "ETrustTestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["ETrustTestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["ETrustTestSupport", "ETrustCA", "ETrustAudit"]),
         .testTarget(name: "ETrustHSMTests", dependencies: ["ETrustCA", "ETrustCore", "ETrustOCSP", "ETrustTestSupport"]),
     ]
 )
