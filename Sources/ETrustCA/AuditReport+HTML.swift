@@ -54,7 +54,7 @@ extension AuditReport {
 
     private var verificationBlock: String {
         let v = verification
-        let status = v.ok ? "<span class=\"ok\">the log verifies</span>" : "<span class=\"bad\">the log does NOT verify: \(esc(v.failure ?? "?"))</span>"
+        let status = v.ok ? "<span class=\"ok\">the log verifies\(v.pending > 0 ? " up to its newest signed checkpoint" : "")</span>" : "<span class=\"bad\">the log does NOT verify: \(esc(v.failure ?? "?"))</span>"
         let checkpoint = v.checkpointSize.map { "checked against the signed checkpoint at size \($0), root \(esc(v.checkpointRoot ?? ""))" }
             ?? "no signed checkpoint"
         let pending = v.pending > 0
