@@ -25,6 +25,6 @@ extension AuditEvent {
     public var line: String {
         func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
         return pad(index.map(String.init) ?? "-", 7) + " " + RFC3339.format(time) + "  " + pad(type, 11) + " " + pad(ca ?? "-", 12) + " "
-            + pad(serialHex ?? "-", 20) + " " + pad(profile ?? "-", 16) + " " + detail
+            + pad(serialHex ?? "-", 32) + " " + pad(profile ?? "-", 16) + " " + detail
     }
 }

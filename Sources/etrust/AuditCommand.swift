@@ -41,7 +41,7 @@ struct Audit: ParsableCommand {
                 return
             }
             // One line per event for a person; the canonical JSON is what --json prints.
-            print("index   time                  type        CA           serial               profile          subject, rule or action")
+            print("index   time                  type        CA           serial                           profile          subject, rule or action")
             for e in events { print(e.line) }
         }
     }
