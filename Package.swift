@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // The one C boundary: OpenSSL 3 (libssl-dev) and a shim for the macros Swift cannot call.
@@ -55,6 +56,15 @@ let package = Package(
             .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
+        // The auditors' read-only web console (etrust console): SwiftNIO as the responder, NIOSSL
+        // (already resolved for postgres-nio) for TLS with client certificates.
+        .target(name: "ETrustConsole", dependencies: [
+            "ETrustCA", "ETrustAudit", "ETrustCore", "ETrustStore",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+        ]),
         // What both executables share: the error-to-exit-code mapping and the secret reader.
         .target(name: "ETrustCommandLine", dependencies: [
             "ETrustCore",
@@ -66,7 +76,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "etrust", dependencies: [
-            "ETrustCA", "ETrustCore", "ETrustPolicy", "ETrustStore", "ETrustAudit", "ETrustValidation", "ETrustOCSP", "ETrustCommandLine",
+            "ETrustCA", "ETrustCore", "ETrustPolicy", "ETrustStore", "ETrustAudit", "ETrustValidation", "ETrustOCSP", "ETrustConsole", "ETrustCommandLine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "ETrustTestSupport", dependencies: ["ETrustCA", "ETrustStore", "ETrustValidation"], path: "Tests/ETrustTestSupport"),
@@ -85,7 +95,7 @@ let package = Package(
         ]),
         .testTarget(name: "ETrustTrustFrameworkTests", dependencies: ["ETrustValidation", "ETrustCA", "ETrustCore", "ETrustTestSupport"]),
         .testTarget(name: "ETrustStoreTests", dependencies: ["ETrustStore", "ETrustCA", "ETrustAudit", "ETrustCore", "ETrustTestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["ETrustTestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["ETrustTestSupport", "ETrustCA", "ETrustAudit"]),
         .testTarget(name: "ETrustHSMTests", dependencies: ["ETrustCA", "ETrustCore", "ETrustOCSP", "ETrustTestSupport"]),
     ]
 )

@@ -129,6 +129,12 @@ say "9. The audit log: every act above, in a Merkle tree with signed checkpoints
 "$etrust" audit report --home "$home" --format html --out "$home/audit-report.html"
 "$etrust" ca tree --home "$home" --format svg --out "$home/ca-tree.svg"
 echo "open $home/audit-report.html and $home/ca-tree.svg in a browser (self-contained, no network)"
+"$etrust" audit log --home "$home" --event ca
+# The auditors' console: checked here (it binds, says how auditors get in, and exits); run it
+# without --check and open the URL it prints.
+head -c 24 /dev/urandom | base64 > "$work/console.token"
+chmod 600 "$work/console.token"
+"$etrust" console --home "$home" --listen 127.0.0.1:0 --token-file "$work/console.token" --check
 
 say "10. Across borders: the framework's ETSI TS 119 612 trusted list names this root at level high; another country's relying party verifies with the list alone"
 "$etrust" trustlist create --out "$work/tl.json" --name "West Africa e-Trust"

@@ -13,10 +13,12 @@ need_apt=()
 # libp11-dev + libp11-kit-dev (etrust's PKCS#11 route), libengine-pkcs11-openssl (the same route
 # for the openssl CLI), systemd (systemd-analyze verify of Tools/systemd), graphviz (dot reads ca tree),
 # man-db + groff-base (man pages render), libxml2-dev (etrust parses ETSI TS 119 612 lists),
-# xmlsec1 (signs and verifies them: XMLDSig, XAdES) and python3-yaml (the validation API test reads
-# docs/openapi.yaml).
+# xmlsec1 (signs and verifies them: XMLDSig, XAdES), python3-yaml (the validation API test reads
+# docs/openapi.yaml), chromium + chromium-driver (the console's browser tests, driven by Selenium
+# from the venv).
 for pkg in libssl-dev libsqlite3-dev openssl python3-venv sqlite3 curl man-db groff-base \
-           softhsm2 opensc libp11-dev libp11-kit-dev libengine-pkcs11-openssl systemd graphviz libxml2-dev xmlsec1 python3-yaml; do
+           softhsm2 opensc libp11-dev libp11-kit-dev libengine-pkcs11-openssl systemd graphviz libxml2-dev xmlsec1 python3-yaml \
+           chromium chromium-driver; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -27,11 +29,11 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 venv="$root/.build/venv"
-if [ ! -x "$venv/bin/lint_pkix_cert" ] || ! "$venv/bin/python" -c "import cryptography, cryptography_vectors, signxml" 2>/dev/null; then
-  echo "== creating $venv (pkilint, cryptography, cryptography-vectors for PKITS, signxml for XAdES)"
+if [ ! -x "$venv/bin/lint_pkix_cert" ] || ! "$venv/bin/python" -c "import cryptography, cryptography_vectors, signxml, selenium" 2>/dev/null; then
+  echo "== creating $venv (pkilint, cryptography, cryptography-vectors for PKITS, signxml for XAdES, selenium for the console's browser tests)"
   mkdir -p "$root/.build"
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check pkilint cryptography cryptography-vectors signxml
+  "$venv/bin/pip" install -q --disable-pip-version-check pkilint cryptography cryptography-vectors signxml selenium
 fi
 export ETRUST_VENV="$venv"
 

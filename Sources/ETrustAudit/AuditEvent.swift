@@ -5,7 +5,7 @@ import Foundation
 /// the transaction of the change it records; its leaf is the canonical JSON `payload(index:)`.
 public struct AuditEvent: Sendable {
     /// The kinds of event etrust appends (what `audit log --event` accepts).
-    public static let types = ["abandon", "ca", "ceremony", "crl", "issue", "key", "ocsp-signer", "policy", "recovered", "refuse", "revoke", "unhold"]
+    public static let types = ["abandon", "ca", "ceremony", "console", "crl", "issue", "key", "ocsp-signer", "policy", "recovered", "refuse", "revoke", "unhold"]
 
     public var type: String          // ca, key, issue, refuse, policy (revoke, crl, ... later)
     public var time: Date
@@ -39,6 +39,13 @@ public struct AuditEvent: Sendable {
         self.fields = all
         self.payload = CanonicalJSON.object(all)
         (before, after) = CanonicalJSON.split(all, around: "index")
+    }
+
+    /// An event read back from the store: its payload as the log hashed it.
+    public init(stored payload: String, index: Int, type: String, time: Date, ca: String?, serialHex: String?, profile: String?) {
+        self.init(type: type, time: time, ca: ca, serialHex: serialHex, profile: profile, fields: [:])
+        self.payload = payload
+        self.index = index
     }
 
     /// The leaf text: the fields plus the entry's position, so that moving an entry breaks it.

@@ -19,6 +19,9 @@ public protocol AuditLogStorage: SubtreeHashSource {
     func forEachAuditEntry(_ body: (Int, String, [UInt8], [UInt8]?) throws -> Void) throws
     func forEachAuditEvent(since: Date?, until: Date?, type: String?, serial: String?, ca: String?, profile: String?,
                            _ body: (Int, Date, String, String?, String?, String?, String) throws -> Void) throws
+    /// Matching entries with index < `before` (nil: from the newest), newest first, at most `limit`.
+    func forEachAuditEvent(before: Int?, limit: Int, since: Date?, until: Date?, type: String?, serial: String?, ca: String?,
+                           profile: String?, _ body: (Int, Date, String, String?, String?, String?, String) throws -> Void) throws
 }
 
 /// The tamper-evident log of one home: RFC 6962 leaves and subtrees, signed C2SP checkpoints,
@@ -68,10 +71,17 @@ public struct AuditLog: @unchecked Sendable {   // unchecked: the storage is one
         var out: [AuditEvent] = []
         try storage.forEachAuditEvent(since: f.since, until: f.until, type: f.type, serial: f.serialHex, ca: f.ca, profile: f.profile) {
             index, time, type, ca, serial, profile, payload in
-            var e = AuditEvent(type: type, time: time, ca: ca, serialHex: serial, profile: profile, fields: [:])
-            e.payload = payload
-            e.index = index
-            out.append(e)
+            out.append(AuditEvent(stored: payload, index: index, type: type, time: time, ca: ca, serialHex: serial, profile: profile))
+        }
+        return out
+    }
+
+    /// One page of matching events, newest first: those with index < `before` (nil: the newest).
+    public func page(matching f: EventFilter, before: Int?, limit: Int) throws -> [AuditEvent] {
+        var out: [AuditEvent] = []
+        try storage.forEachAuditEvent(before: before, limit: limit, since: f.since, until: f.until, type: f.type, serial: f.serialHex,
+                                      ca: f.ca, profile: f.profile) { index, time, type, ca, serial, profile, payload in
+            out.append(AuditEvent(stored: payload, index: index, type: type, time: time, ca: ca, serialHex: serial, profile: profile))
         }
         return out
     }

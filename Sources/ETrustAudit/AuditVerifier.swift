@@ -10,6 +10,9 @@ public struct AuditVerifier {
         /// The first entry (0-based) that does not verify, when it can be pinned to one.
         public var entry: Int?
         public var message: String
+        /// True when the only fault is entries appended after the newest checkpoint (the next
+        /// signed checkpoint covers them): everything up to that checkpoint verified.
+        public var uncoveredTail = false
         public var description: String { message }
         public init(entry: Int?, message: String) { self.entry = entry; self.message = message }
     }

@@ -6,9 +6,32 @@ import Foundation
 /// `data-key` and `data-value`, so a reader (or a test) can check them against the JSON report.
 extension AuditReport {
     public var html: String {
+        """
+        <!DOCTYPE html>
+        <html lang="en"><head><meta charset="utf-8"><title>etrust audit report</title>
+        <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+        <style>
+        \(AuditReport.css)
+        </style></head><body>
+        <h1>etrust audit report</h1>
+        \(htmlBody)
+        </body></html>
+
+        """
+    }
+
+    /// The page's style sheet (the console uses it too).
+    public static let css = """
+        body { font-family: Helvetica, Arial, sans-serif; margin: 2em; color: #222; max-width: 70em; }
+        table { border-collapse: collapse; margin: 1em 0; } td, th { border: 1px solid #bbb; padding: 0.25em 0.6em; font-size: 0.9em; }
+        th { background: #eee; } .ok { color: #1e7d32; font-weight: bold; } .bad { color: #b00020; font-weight: bold; }
+        svg.chart { display: block; margin: 0.5em 0 1.5em; } .legend span { margin-right: 1em; }
+        """
+
+    /// The report without its page: period, integrity, charts and tables (the console's overview).
+    public var htmlBody: String {
         let days = daily.keys.sorted()
         var body: [String] = []
-        body.append("<h1>etrust audit report</h1>")
         body.append("<p>Period: \(esc(from.map(RFC3339.format) ?? "beginning")) to \(esc(to.map(RFC3339.format) ?? "now")). Generated \(esc(RFC3339.format(generatedAt))).</p>")
         body.append(verificationBlock)
         body.append("<h2>Issued, refused and revoked per day</h2>")
@@ -26,28 +49,19 @@ extension AuditReport {
                                                                          sorted: false))
         body.append(crlTable)
         body.append(caTable)
-        return """
-        <!DOCTYPE html>
-        <html lang="en"><head><meta charset="utf-8"><title>etrust audit report</title>
-        <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-        <style>
-        body { font-family: Helvetica, Arial, sans-serif; margin: 2em; color: #222; max-width: 70em; }
-        table { border-collapse: collapse; margin: 1em 0; } td, th { border: 1px solid #bbb; padding: 0.25em 0.6em; font-size: 0.9em; }
-        th { background: #eee; } .ok { color: #1e7d32; font-weight: bold; } .bad { color: #b00020; font-weight: bold; }
-        svg.chart { display: block; margin: 0.5em 0 1.5em; } .legend span { margin-right: 1em; }
-        </style></head><body>
-        \(body.joined(separator: "\n"))
-        </body></html>
-
-        """
+        return body.joined(separator: "\n")
     }
 
     private var verificationBlock: String {
         let v = verification
-        let status = v.ok ? "<span class=\"ok\">the log verifies</span>" : "<span class=\"bad\">the log does NOT verify: \(esc(v.failure ?? "?"))</span>"
+        let status = v.ok ? "<span class=\"ok\">the log verifies\(v.pending > 0 ? " up to its newest signed checkpoint" : "")</span>" : "<span class=\"bad\">the log does NOT verify: \(esc(v.failure ?? "?"))</span>"
         let checkpoint = v.checkpointSize.map { "checked against the signed checkpoint at size \($0), root \(esc(v.checkpointRoot ?? ""))" }
             ?? "no signed checkpoint"
-        return "<h2>Integrity</h2><p id=\"verification\" data-verifies=\"\(v.ok)\">\(status): \(v.entries) entries, \(v.checkpoints) checkpoints; \(checkpoint).</p>"
+        let pending = v.pending > 0
+            ? " The \(v.pending) newest entries (this console's visits among them) await the next signed checkpoint, which the CA host's next command signs."
+            : ""
+        return "<h2>Integrity</h2><p id=\"verification\" data-verifies=\"\(v.ok)\" data-pending=\"\(v.pending)\">\(status): \(v.entries) entries, "
+            + "\(v.checkpoints) checkpoints; \(checkpoint).\(pending)</p>"
     }
 
     private var crlTable: String {
@@ -109,7 +123,7 @@ extension AuditReport {
 }
 
 /// HTML/XML text escaping.
-func esc(_ s: String) -> String {
+public func esc(_ s: String) -> String {
     s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
         .replacingOccurrences(of: "\"", with: "&quot;")
 }

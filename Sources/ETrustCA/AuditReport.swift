@@ -25,6 +25,9 @@ public struct AuditReport: Sendable {
         public var checkpointSize: Int?
         public var checkpointRoot: String?
         public var failure: String?
+        /// Entries after the newest checkpoint, when they are the only fault and the caller
+        /// accepts them (the console: its own visits, covered by the CA's next checkpoint).
+        public var pending = 0
     }
 
     public var from: Date?
@@ -45,12 +48,15 @@ public struct AuditReport: Sendable {
     public var verification: Verification
 
     /// The report of `authority`'s log between `from` and `to` (inclusive; nil: unbounded).
+    /// Entries after the newest checkpoint (a running command's, the console's own visits) are
+    /// the verification's unsigned tail: reported as pending, not as a failure.
     public static func build(_ authority: Authority, from: Date?, to: Date?, now: Date = Date()) throws -> AuditReport {
         let v = try? authority.verifyAudit()
+        let pending = v?.unsignedTail?.count ?? 0
         var r = AuditReport(from: from, to: to, generatedAt: now,
                             verification: Verification(ok: v?.ok ?? false, entries: v?.entries ?? 0, checkpoints: v?.checkpoints ?? 0,
                                                        checkpointSize: v?.latest?.size, checkpointRoot: v?.latest.map { Data($0.root).base64EncodedString() },
-                                                       failure: v?.failure?.message ?? (v == nil ? "the log could not be read" : nil)))
+                                                       failure: v?.failure?.message ?? (v == nil ? "the log could not be read" : nil), pending: pending))
         for e in try authority.auditLog.events(matching: EventFilter(since: from, until: to)) { r.count(e) }
         r.cas = try CATree.build(authority, at: now).flattened.map {
             CARow(name: $0.name, subject: $0.subject, profile: $0.profile, custody: $0.custody, notBefore: $0.notBefore, notAfter: $0.notAfter,

@@ -129,7 +129,7 @@ public final class AuditTrail {
         guard size > signed else { return }
         try log.append([AuditEvent(type: "recovered", time: clock.now(), ca: nil, serialHex: nil, profile: nil,
                                    fields: ["action": "checkpoint", "uncoveredFrom": String(signed), "uncoveredTo": String(size - 1),
-                                            "cause": "an interrupted or concurrently running command"])])
+                                            "cause": "appended without a checkpoint: an interrupted or concurrently running command, or console visits (the console holds no audit key)"])])
         try checkpoint()
     }
 

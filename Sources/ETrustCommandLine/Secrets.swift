@@ -31,6 +31,9 @@ public struct SecretSource: Sendable {
     /// A PKCS#12 password: --p12-password-file, or a prompt.
     public static let p12Password = SecretSource(what: "PKCS#12 password", flag: "--p12-password-file", environmentVariable: nil, guarded: false)
 
+    /// The console's bearer token: --token-file only (a 0600 file; `etrust console` checks the mode).
+    public static let consoleToken = SecretSource(what: "console token", flag: "--token-file", environmentVariable: nil, prompt: false)
+
     /// The same source where nobody can answer a prompt (a daemon).
     public var withoutPrompt: SecretSource {
         var s = self

@@ -2,6 +2,47 @@
 public enum EmbeddedProfiles {
     /// File name -> YAML text of every default profile.
     public static let files: [String: String] = [
+        "auditor.yaml": #"""
+# Auditors: TLS client certificates that open the read-only console (`etrust console --tls-cert`).
+# The console accepts a client certificate only if this home issued it under this profile, it is
+# not revoked and not expired; short-lived, so that an auditor's access ends with the audit.
+profile: auditor
+description: Auditor access to the read-only console (TLS client authentication)
+kind: end-entity
+keys:
+  - family: ec
+    curves: [P-256, P-384]
+  - family: rsa
+    minBits: 2048
+    maxBits: 4096
+  - family: ed25519
+validity:
+  default: 90d
+  max: 397d
+  backdate: 1h
+subject:
+  attributes:
+    CN: { presence: required, maxCount: 1 }
+    O: { presence: optional }
+    OU: { presence: optional }
+    C: { presence: optional, pattern: '^[A-Z]{2}$' }
+san:
+  presence: optional
+  maxCount: 2
+  types:
+    email: {}
+copyFromRequest: [subjectAltName]
+keyUsage: [digitalSignature]
+extendedKeyUsage: [clientAuth]
+policies:
+  - oid: 0.4.0.2042.1.3     # ETSI EN 319 411-1 LCP
+    level: low
+crlDistributionPoints: ['{base}/crl/{crl}']
+authorityInfoAccess:
+  ocsp: ['{base}/ocsp']
+  caIssuers: ['{base}/ca/{issuer}.crt']
+
+"""#,
         "citizen-authentication.yaml": #"""
 # Citizens' authentication certificates (e-ID cards, government portals).
 profile: citizen-authentication

@@ -175,6 +175,12 @@ public enum StoreSchema {
         CREATE INDEX timestamp_tokens_imprint ON timestamp_tokens(imprint);
         CREATE INDEX timestamp_tokens_time ON timestamp_tokens(gen_time_ms);
         """,
+        // 8: the console's event filters (newest first, keyset on id) use an index each.
+        """
+        CREATE INDEX events_type_id ON events(type, id);
+        CREATE INDEX events_ca_id ON events(ca, id);
+        CREATE INDEX events_profile_id ON events(profile, id);
+        """,
     ]
 
 

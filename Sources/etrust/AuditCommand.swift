@@ -23,9 +23,9 @@ struct Audit: ParsableCommand {
     }
 
     struct Log: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print the log's entries (with --json: {count, events: [the entries' JSON]}).")
+        static let configuration = CommandConfiguration(abstract: "Print the log's entries, one line each (with --json: {count, events: [the entries' canonical JSON]}).")
         @OptionGroup var range: TimeRangeOptions
-        @Option(help: "Only events of this kind (abandon, ca, ceremony, crl, issue, key, ocsp-signer, policy, refuse, revoke, unhold).") var event: String?
+        @Option(help: "Only events of this kind (abandon, ca, ceremony, console, crl, issue, key, ocsp-signer, policy, refuse, revoke, unhold).") var event: String?
         @Option(help: "Only events about this serial.") var serial: String?
         @Option(help: "Only events of this CA.") var ca: String?
         @Option(help: "Only events of this profile.") var profile: String?
@@ -40,9 +40,9 @@ struct Audit: ParsableCommand {
                 print("{\"count\":\(events.count),\"events\":[" + events.map(\.payload).joined(separator: ",") + "]}")
                 return
             }
-            for e in events {
-                print("\(e.index ?? -1)\t\(RFC3339.format(e.time))\t\(e.type)\t\(e.ca ?? "-")\t\(e.serialHex ?? "-")\t\(e.payload)")
-            }
+            // One line per event for a person; the canonical JSON is what --json prints.
+            print("index   time                  type        CA           serial                           profile          subject, rule or action")
+            for e in events { print(e.line) }
         }
     }
 

@@ -13,7 +13,7 @@ struct ETrust: ParsableCommand {
         version: ETrustVersion.string,
         subcommands: [Init.self, CA.self, Issue.self, Revoke.self, Unhold.self, CRL.self, Verify.self, VerifySignature.self, Sign.self, ListCertificates.self, Show.self, Inspect.self,
                       PolicyCommand.self, Audit.self, TrustListCommand.self, OCSPCommand.self, HSM.self, TimestampCommand.self, TSACommand.self,
-                      DB.self, Backup.self, Restore.self, Completion.self])
+                      DB.self, Backup.self, Restore.self, ConsoleCommand.self, Completion.self])
 
     /// Failures map to the contract's exit codes in one place, shared with etrust-ocspd.
     static func main() {

@@ -134,6 +134,29 @@ struct CommandTests {
         #expect(one.stdout.contains("\"serial\":\"\(a.serials[2])\""))
     }
 
+    @Test("audit log without --json: a header, then one readable line per event (time, type, CA, serial, subject or rule)")
+    func logText() throws {
+        let a = try AuditHome.make()
+        let r = try TestSupport.etrust(["audit", "log", "--home", a.home])
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count == a.size + 1, "\(r.stdout)")
+        #expect(lines.first?.hasPrefix("index") == true)
+        for line in lines.dropFirst() {
+            #expect(!line.contains("{"), "a raw payload in the text output: \(line)")
+        }
+        let events = try a.authority.auditLog.events()
+        for (e, line) in zip(events, lines.dropFirst()) {
+            #expect(line.hasPrefix("\(e.index!) ") && line.contains(RFC3339.format(e.time)) && line.contains(" \(e.type) "), "\(line)")
+        }
+        for serial in a.serials {
+            let issue = lines.filter { $0.contains(serial) && $0.contains(" issue ") }
+            #expect(issue.count == 1 && issue[0].contains("CN="), "\(issue)")
+        }
+        let refusal = lines.filter { $0.contains(" refuse ") }
+        #expect(refusal.count == 1 && refusal[0].contains("rule san.presence"), "\(refusal)")
+    }
+
     @Test("audit report --json counts the events, the refusals by rule, and says the log verifies; a tampered log does not")
     func report() throws {
         let a = try AuditHome.make()

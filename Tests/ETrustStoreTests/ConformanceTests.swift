@@ -243,3 +243,41 @@ extension Date {
     init(unixSeconds: Int64) { self.init(timeIntervalSince1970: TimeInterval(unixSeconds)) }
 }
 
+
+/// The console's page of events: newest first, keyset on the log index, each filter a bound
+/// parameter, on both engines.
+@Suite("Store conformance: event pages")
+struct EventPageConformanceTests {
+    @Test(arguments: Engine.allCases)
+    func pagesFiltersAndInjection(_ engine: Engine) throws {
+        let f = try StoreFixture(engine)
+        let log = AuditLog(storage: f.store)
+        let t0 = StoreFixture.now
+        var events: [AuditEvent] = []
+        for i in 0..<120 {
+            events.append(AuditEvent(type: i % 3 == 0 ? "refuse" : "issue", time: t0.addingTimeInterval(Double(i) * 60), ca: i % 2 == 0 ? "root" : "sub",
+                                     serialHex: String(format: "%04x", i + 1), profile: i % 4 == 0 ? "person" : "tls-server", fields: ["n": String(i)]))
+        }
+        try log.append(events)
+        let first = try log.page(matching: EventFilter(), before: nil, limit: 50)
+        #expect(first.map { $0.index! } == Array((70..<120).reversed()))
+        let second = try log.page(matching: EventFilter(), before: first.last!.index, limit: 50)
+        #expect(second.map { $0.index! } == Array((20..<70).reversed()))
+        let last = try log.page(matching: EventFilter(), before: 20, limit: 50)
+        #expect(last.map { $0.index! } == Array((0..<20).reversed()))
+        // Each criterion alone and together; the payload is the stored one.
+        let refusals = try log.page(matching: EventFilter(type: "refuse", ca: "root"), before: nil, limit: 500)
+        #expect(refusals.map { $0.index! } == (0..<120).filter { $0 % 6 == 0 }.reversed())
+        #expect(refusals.allSatisfy { $0.payload.contains("\"index\":\($0.index!)") })
+        #expect(try log.page(matching: EventFilter(serialHex: "0042"), before: nil, limit: 5).map { $0.index! } == [65])
+        #expect(try log.page(matching: EventFilter(profile: "person"), before: 9, limit: 500).map { $0.index! } == [8, 4, 0])
+        let window = EventFilter(since: t0.addingTimeInterval(600), until: t0.addingTimeInterval(900))
+        #expect(try log.page(matching: window, before: nil, limit: 500).map { $0.index! } == [15, 14, 13, 12, 11, 10])
+        // Injection attempts are values, not SQL: they match nothing and change nothing.
+        for attack in ["root' OR '1'='1", "root'; DROP TABLE events; --", "x\" OR 1=1 --"] {
+            #expect(try log.page(matching: EventFilter(ca: attack), before: nil, limit: 500).isEmpty)
+            #expect(try log.page(matching: EventFilter(profile: attack), before: nil, limit: 500).isEmpty)
+        }
+        #expect(try log.size == 120)
+    }
+}

@@ -51,6 +51,7 @@ struct CLIJSONTableTests {
         var holdSerial = ""
         var notAFolder: String { work + "/plain-file" }
         var softHSMConf: String { work + "/softhsm2.conf" }
+        var consoleToken: String { work + "/console.token" }
 
         static func make() throws -> Fixture {
             let (home, work) = try E2E.pki("e2e-json-table")
@@ -84,6 +85,8 @@ struct CLIJSONTableTests {
             try #require(other.status == 0, "\(other.stderr)")
             try E2E.write("profile: [broken\n", to: work + "/badpolicies/broken.yaml", creatingFolder: true)
             try makeTimeStamp(work)
+            try E2E.write("table-console-token-0123456789\n", to: f.consoleToken)
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: f.consoleToken)
             // The hsm rows use a token folder of their own, never the machine's SoftHSM2 set-up.
             try FileManager.default.createDirectory(atPath: work + "/tokens", withIntermediateDirectories: true)
             try E2E.write("directories.tokendir = \(work)/tokens\nobjectstore.backend = file\nlog.level = ERROR\n", to: f.softHSMConf)
@@ -284,6 +287,12 @@ struct CLIJSONTableTests {
             Row(command: "hsm check", arguments: ["hsm", "check"] + b, outcome: .error("environment")),
             Row(command: "hsm list", arguments: ["hsm", "list"] + h, outcome: .ok),
             Row(command: "hsm list", arguments: ["hsm", "list"] + b, outcome: .error("environment")),
+            Row(command: "console", arguments: ["console", "--token-file", f.consoleToken, "--listen", "127.0.0.1:0", "--check"] + h, outcome: .ok),
+            Row(command: "console", arguments: ["console", "--listen", "127.0.0.1:0", "--check"] + h, outcome: .error("usage")),
+            Row(command: "console", arguments: ["console", "--token-file", f.consoleToken, "--listen", "0.0.0.0:0", "--check"] + h,
+                outcome: .error("usage")),
+            Row(command: "console", arguments: ["console", "--token-file", f.consoleToken, "--listen", "127.0.0.1:0", "--check"] + b,
+                outcome: .error("environment")),
         ] + inspectRows(f)
     }
 
