@@ -65,6 +65,9 @@ import Testing
         try HomeConfig.settingDatabase(in: try String(contentsOfFile: dir + "/home/etrust.yaml", encoding: .utf8),
                                        url: try TestPostgres.url, passwordFile: dir + "/pw")
             .write(toFile: dir + "/home/etrust.yaml", atomically: true, encoding: .utf8)
+        // The password file is a secret of the home: others may not read it.
+        #expect(throws: ETrustError.self) { try Home.open(home.path).databasePassword() }
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: dir + "/pw")
         #expect(try Home.open(home.path).databasePassword() == "line-one")
         #expect(try Home.open(home.path).databaseDescription == (try TestPostgres.url).description)
     }
