@@ -21,14 +21,12 @@ struct OCSPCommand: ParsableCommand {
         @Option(help: "The CA.") var ca: String
         @Option(help: "Validity of a new responder certificate, e.g. 30d (default: the ocsp-signing profile's).") var validity: String?
         @Flag(help: "Issue a new responder certificate even if the current one is not half-way through.") var rotate = false
-        @Option(help: "A file holding the passphrase of the responder keys (or set ETRUST_SIGNER_PASSPHRASE).") var signerPassphraseFile: String?
-        @Option(help: "file (default), or pkcs11:token=LABEL to generate the responder key in a token (PIN: --pin-file or ETRUST_PKCS11_PIN).")
-        var keyStore: String = "file"
+        @OptionGroup var signerKey: SignerKeyOptions
         @OptionGroup var options: HomeOptions
 
         func run() throws {
             let validityValue = try validity.map { try ValidityDuration(parsing: $0) }
-            let signerPassphrase = keyStore == "file" ? try SecretSource.signerPassphrase.read(file: signerPassphraseFile) : nil
+            let (keyStore, signerPassphrase) = try signerKey.resolve()
             let result = try options.changing { authority in
                 try OCSPSigning(authority: authority).provision(ca: ca, validity: validityValue, rotate: rotate, keyStore: keyStore,
                                                                 signerPassphrase: signerPassphrase)

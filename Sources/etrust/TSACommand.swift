@@ -18,14 +18,12 @@ struct TSACommand: ParsableCommand {
                 """)
         @Option(help: "The CA (an intermediate: a root issues CA and OCSP certificates only).") var ca: String
         @Option(help: "Validity of the unit's certificate, e.g. 365d (default: the timestamping profile's).") var validity: String?
-        @Option(help: "A file holding the passphrase of the signer keys (or set ETRUST_SIGNER_PASSPHRASE).") var signerPassphraseFile: String?
-        @Option(help: "file (default), or pkcs11:token=LABEL to generate the unit's key in a token (PIN: --pin-file or ETRUST_PKCS11_PIN).")
-        var keyStore: String = "file"
+        @OptionGroup var signerKey: SignerKeyOptions
         @OptionGroup var options: HomeOptions
 
         func run() throws {
             let validityValue = try validity.map { try ValidityDuration(parsing: $0) }
-            let signerPassphrase = keyStore == "file" ? try SecretSource.signerPassphrase.read(file: signerPassphraseFile) : nil
+            let (keyStore, signerPassphrase) = try signerKey.resolve()
             let record = try options.changing { authority in
                 try TSASigning(authority: authority).provision(ca: ca, validity: validityValue, keyStore: keyStore, signerPassphrase: signerPassphrase)
             }
@@ -40,5 +38,19 @@ struct TSACommand: ParsableCommand {
                 print("time-stamping unit of CA \(ca): \(c.serialHex) until \(RFC3339.format(c.notAfter)), policy \(record.policy)")
             }
         }
+    }
+}
+
+/// Where a service signer's key (an OCSP responder's, a time-stamping unit's) is made: a file
+/// encrypted under the signers' passphrase — never a CA's — or a token.
+struct SignerKeyOptions: ParsableArguments {
+    @Option(help: "A file holding the passphrase of the signer keys (responders, time-stamping units; or set ETRUST_SIGNER_PASSPHRASE).")
+    var signerPassphraseFile: String?
+    @Option(help: "file (default), or pkcs11:token=LABEL to generate the signer's key in a token (PIN: --pin-file or ETRUST_PKCS11_PIN).")
+    var keyStore: String = "file"
+
+    /// The key store, and the passphrase when the key is a file.
+    func resolve() throws -> (keyStore: String, passphrase: [UInt8]?) {
+        (keyStore, keyStore == "file" ? try SecretSource.signerPassphrase.read(file: signerPassphraseFile) : nil)
     }
 }
