@@ -58,16 +58,12 @@ struct ConsoleCommand: ParsableCommand {
         }
     }
 
-    /// A secret file readable by its owner only.
+    /// A secret file readable by its owner only: the one policy for every secret (SecretFilePolicy).
     static func requirePrivate(_ path: String, what: String) throws {
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-              let mode = (attributes[.posixPermissions] as? NSNumber)?.intValue else {
+        guard FileManager.default.isReadableFile(atPath: path) else {
             throw ETrustError.badInput("\(path): cannot read the \(what)", code: .invalidArgument)
         }
-        guard mode & 0o077 == 0 else {
-            throw ETrustError.badInput("\(path): the \(what) is readable by others (mode \(String(mode, radix: 8))); chmod 600 it",
-                                       code: .invalidArgument)
-        }
+        try SecretFilePolicy.check(path, what: what)
     }
 
     /// HOST:PORT, [IPv6]:PORT.

@@ -184,8 +184,11 @@ struct ConsoleTests {
         try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: work + "/open-token")
         try Self.privateFile("a-token-long-enough-1234\n", work + "/token")
         try Self.privateFile("short\n", work + "/short")
+        // A token file others can read: refused by the policy for every secret (exit 1, as a key's).
+        let open = try E2E.etrust(["console", "--home", home, "--token-file", work + "/open-token", "--check"])
+        #expect(open.status == 1 && open.stderr.contains("token file mode 644 is group- or world-accessible; chmod 600 it"),
+                "\(open.status) \(open.stderr)")
         let cases: [([String], String)] = [
-            (["--token-file", work + "/open-token"], "readable by others"),
             (["--token-file", work + "/short"], "shorter than 16"),
             (["--token-file", work + "/token", "--listen", "0.0.0.0:0"], "loopback"),
             (["--listen", "127.0.0.1:0"], "either --token-file"),
