@@ -3,14 +3,14 @@ import ETrustStore
 import Foundation
 
 /// The hierarchy of a home as an auditor draws it: roots, their subordinates, the
-/// cross-certificates each CA issued, and each CA's OCSP responder certificate, with validity,
+/// cross-certificates each CA issued, and each CA's OCSP responder and time-stamping unit certificates, with validity,
 /// status and key custody. Rendered as text, Graphviz DOT, or a self-contained SVG.
 public struct CATree: Sendable {
     public enum Status: String, Sendable { case valid, expired, revoked, notYetValid = "not yet valid" }
 
     /// A certificate that hangs off a CA without being one of the home's CAs.
     public struct Leaf: Sendable {
-        public var kind: String            // "ocsp responder", "cross-certificate"
+        public var kind: String            // "ocsp responder", "tsa unit", "cross-certificate"
         public var subject: String
         public var serialHex: String
         public var notAfter: Date
@@ -43,6 +43,11 @@ public struct CATree: Sendable {
             if let signer = try authority.store.currentOCSPSigner(ca: r.name) {
                 let c = signer.certificate
                 leaves.append(Leaf(kind: "ocsp responder", subject: c.subject.description, serialHex: c.serialHex, notAfter: c.notAfter,
+                                   status: status(c, revoked: false)))
+            }
+            if let unit = try authority.store.currentTSASigner(ca: r.name) {
+                let c = unit.certificate
+                leaves.append(Leaf(kind: "tsa unit", subject: c.subject.description, serialHex: c.serialHex, notAfter: c.notAfter,
                                    status: status(c, revoked: false)))
             }
             for x in try authority.certificates(matching: CertificateFilter(ca: r.name, profile: "cross-ca"), at: now) {

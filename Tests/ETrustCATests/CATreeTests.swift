@@ -8,7 +8,7 @@ import Testing
 /// by Graphviz) and SVG (well-formed XML, no script, no external reference).
 @Suite("CA tree")
 struct CATreeTests {
-    @Test("roots, sub-CAs, a revoked sub-CA, a responder certificate and a cross-certificate; dot parses with Graphviz; svg is self-contained XML")
+    @Test("roots, sub-CAs, a revoked sub-CA, responder and time-stamping unit certificates, a cross-certificate; dot parses with Graphviz; svg is self-contained XML")
     func tree() throws {
         let pki = try TestSupport.makePKI()
         let dir = (pki.home as NSString).deletingLastPathComponent
@@ -19,6 +19,9 @@ struct CATreeTests {
         let (oldRecord, _) = try a.createCA(old)
         try a.revoke(ca: "root", serial: oldRecord.certificate.serialHex, reason: .cessationOfOperation)
         _ = try OCSPSigning_provision(a)
+        let tsa = try TestSupport.etrust(["tsa", "provision", "--home", a.home.path, "--ca", "issuing"],
+                                         environment: ["ETRUST_SIGNER_PASSPHRASE": "responder-passphrase"])
+        #expect(tsa.status == 0, "\(tsa.stderr)")
         let other = try TestSupport.makePKI()
         defer { try? FileManager.default.removeItem(atPath: (other.home as NSString).deletingLastPathComponent) }
         _ = try a.crossCertify(ca: "root", Authority.CrossCertification(subjectCA: try other.authority.ca("root").certificate))
@@ -30,6 +33,8 @@ struct CATreeTests {
         #expect(lines.contains { $0.contains("issuing  [valid") && $0.contains("── ") }, "\(text.stdout)")
         #expect(lines.contains { $0.contains("retired  [revoked") }, "\(text.stdout)")
         #expect(lines.contains { $0.contains("cross-certificate") }, "\(text.stdout)")
+        #expect(lines.contains { $0.contains("ocsp responder") }, "\(text.stdout)")
+        #expect(lines.contains { $0.contains("tsa unit") && $0.contains("[valid]") }, "\(text.stdout)")
 
         let json = try TestSupport.etrust(["ca", "tree", "--home", pki.home, "--json"])
         let roots = try #require(json.json?["roots"] as? [[String: Any]], "\(json.stdout)")
