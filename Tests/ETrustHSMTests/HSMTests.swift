@@ -177,14 +177,7 @@ import Testing
     func ocspAnswer(responderInToken: Bool) throws {
         let token = try SoftHSM(label: "etrust-ocsp")
         defer { token.cleanUp() }
-        let home = try HSMRun.home(in: token.directory)
-        let work = token.directory + "/work"
-        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-        for args in [["ca", "create", "root", "--subject", HSMRun.rootSubject],
-                     ["ca", "create", "issuing", "--parent", "root", "--subject", HSMRun.issuingSubject]] {
-            let r = try HSMRun.etrust(args + ["--home", home, "--key-store", "pkcs11:token=etrust-ocsp"], token: token)
-            try #require(r.status == 0, "\(args): \(r.stderr)")
-        }
+        let (home, work) = try HSMRun.homeWithTokenCAs(token)
         var leaves: [String: String] = [:]
         for name in ["good", "bad"] {
             let csr = work + "/\(name).csr"

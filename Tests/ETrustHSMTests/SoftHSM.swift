@@ -97,6 +97,19 @@ enum HSMRun {
         return home
     }
 
+    /// A home (with a work folder beside it) whose root and issuing CA keys are made in `token`.
+    static func homeWithTokenCAs(_ token: SoftHSM) throws -> (home: String, work: String) {
+        let home = try HSMRun.home(in: token.directory)
+        let work = token.directory + "/work"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        for args in [["ca", "create", "root", "--subject", HSMRun.rootSubject],
+                     ["ca", "create", "issuing", "--parent", "root", "--subject", HSMRun.issuingSubject]] {
+            let r = try HSMRun.etrust(args + ["--home", home, "--key-store", "pkcs11:token=\(token.label)"], token: token)
+            try #require(r.status == 0, "\(args): \(r.stderr)")
+        }
+        return (home, work)
+    }
+
     static func lines(_ text: String) -> [String] { text.split(separator: "\n").map(String.init) }
 
     /// The names of the home's CAs (`ca list --json`).

@@ -12,14 +12,7 @@ struct TSATokenTests {
     func unitKeyInToken() throws {
         let token = try SoftHSM(label: "etrust-tsa")
         defer { token.cleanUp() }
-        let home = try HSMRun.home(in: token.directory)
-        let work = token.directory + "/work"
-        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-        for args in [["ca", "create", "root", "--subject", HSMRun.rootSubject],
-                     ["ca", "create", "issuing", "--parent", "root", "--subject", HSMRun.issuingSubject]] {
-            let r = try HSMRun.etrust(args + ["--home", home, "--key-store", "pkcs11:token=etrust-tsa"], token: token)
-            try #require(r.status == 0, "\(args): \(r.stderr)")
-        }
+        let (home, work) = try HSMRun.homeWithTokenCAs(token)
         let provision = try HSMRun.etrust(["tsa", "provision", "--home", home, "--ca", "issuing", "--key-store", "pkcs11:token=etrust-tsa", "--json"],
                                           token: token)
         try #require(provision.status == 0, "tsa provision: \(provision.stderr)")

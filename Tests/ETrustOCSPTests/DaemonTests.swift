@@ -13,27 +13,16 @@ import Glibc
 struct DaemonTests {
     /// A running etrust-ocspd; stopped (SIGTERM, then SIGKILL) by `stop()`.
     final class Daemon {
-        let process = Process()
+        let process: Process
         let logPath: String
         let port: Int
 
         init(home: String, port: Int, logPath: String, extra: [String] = []) throws {
             self.port = port
             self.logPath = logPath
-            process.executableURL = URL(fileURLWithPath: OT.ocspdBinary)
-            process.arguments = ["--home", home, "--listen", "127.0.0.1:\(port)", "--log-level", "error"] + extra
-            var env = ProcessInfo.processInfo.environment
-            env.removeValue(forKey: "ETRUST_HOME")
             // The responder keys' passphrase only: the daemon never needs the CA passphrase.
-            env.removeValue(forKey: "ETRUST_PASSPHRASE")
-            env["ETRUST_SIGNER_PASSPHRASE"] = OT.passphrase
-            process.environment = env
-            _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-            let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-            process.standardOutput = log
-            process.standardError = log
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
+            process = try TestSupport.launch(OT.ocspdBinary, ["--home", home, "--listen", "127.0.0.1:\(port)", "--log-level", "error"] + extra,
+                                             environment: ["ETRUST_SIGNER_PASSPHRASE": OT.passphrase], logPath: logPath)
         }
 
         var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }

@@ -39,6 +39,15 @@ public enum TestSupport {
         }
     }
 
+    /// This process's environment without ETRUST_PASSPHRASE and ETRUST_HOME, plus `extra`.
+    static func childEnvironment(_ extra: [String: String]) -> [String: String] {
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "ETRUST_PASSPHRASE")
+        env.removeValue(forKey: "ETRUST_HOME")
+        for (k, v) in extra { env[k] = v }
+        return env
+    }
+
     /// Runs a program and waits for it; stdin is empty.
     @discardableResult
     public static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
@@ -46,11 +55,7 @@ public enum TestSupport {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        env.removeValue(forKey: "ETRUST_PASSPHRASE")
-        env.removeValue(forKey: "ETRUST_HOME")
-        for (k, v) in environment { env[k] = v }
-        p.environment = env
+        p.environment = childEnvironment(environment)
         if let currentDirectory { p.currentDirectoryURL = URL(fileURLWithPath: currentDirectory) }
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
@@ -68,6 +73,24 @@ public enum TestSupport {
         p.waitUntilExit()
         return Result(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
                       stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    /// Starts a long-running program (a daemon, the console) in the background, its stdout and
+    /// stderr into `logPath`, stdin empty, without ETRUST_HOME or ETRUST_PASSPHRASE unless
+    /// `environment` sets them. The caller stops it.
+    public static func launch(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
+                              logPath: String) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = arguments
+        p.environment = childEnvironment(environment)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        p.standardOutput = log
+        p.standardError = log
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        return p
     }
 
     /// The entries of `etrust audit log --json` (`{"count": N, "events": [...]}`).

@@ -11,23 +11,13 @@ import Testing
 struct ConsoleTests {
     /// A running console; stopped (SIGTERM, then SIGKILL) by `stop()`.
     final class Console {
-        let process = Process()
+        let process: Process
         let logPath: String
 
         init(_ arguments: [String], logPath: String) throws {
             self.logPath = logPath
-            process.executableURL = URL(fileURLWithPath: TestSupport.etrustBinary)
-            process.arguments = ["console", "--listen", "127.0.0.1:0"] + arguments
-            var env = ProcessInfo.processInfo.environment
-            env.removeValue(forKey: "ETRUST_HOME")
-            env.removeValue(forKey: "ETRUST_PASSPHRASE")   // a read-only command needs no CA key
-            process.environment = env
-            _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-            let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-            process.standardOutput = log
-            process.standardError = log
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
+            // No ETRUST_PASSPHRASE: a read-only command needs no CA key.
+            process = try TestSupport.launch(TestSupport.etrustBinary, ["console", "--listen", "127.0.0.1:0"] + arguments, logPath: logPath)
         }
 
         var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
