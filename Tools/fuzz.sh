@@ -3,6 +3,9 @@
 #   Tools/fuzz.sh TARGET SECONDS     one harness for SECONDS, from its seeds in Tools/Fuzz/Corpus/TARGET/
 #   Tools/fuzz.sh all SECONDS        every harness in turn, SECONDS each
 #   Tools/fuzz.sh list               the harness names
+#   Tools/fuzz.sh build              only build the harnesses
+#   ... --no-build                   (after TARGET|all SECONDS) use the harnesses already built
+#   FUZZ_JOBS=N Tools/fuzz.sh all ...  N harnesses at a time (one core each; default 1)
 # Builds the `etrust-fuzz` executable (declared in Package.swift only when ETRUST_FUZZ is set) in
 # its own build directory, .build-fuzz. Exits non-zero on any crash, leak, timeout, out-of-memory
 # or sanitizer finding; the input that caused it is saved under .build-fuzz/findings/ and its path
@@ -11,22 +14,29 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 targets="certificate csr crl ocsp-request ocsp-response cms pkcs12 trust-list policy-yaml dn audit-bundle http"
-usage() { echo "usage: Tools/fuzz.sh TARGET|all|list SECONDS  (targets: $targets)" >&2; exit 2; }
+usage() { echo "usage: Tools/fuzz.sh TARGET|all|list|build SECONDS [--no-build]  (targets: $targets)" >&2; exit 2; }
 [ "${1:-}" = list ] && { echo "$targets" | tr ' ' '\n'; exit 0; }
-[ $# -eq 2 ] || usage
+build=$root/.build-fuzz
+binary=$build/debug/etrust-fuzz
+build_harnesses() {
+    echo "== building etrust-fuzz (-sanitize=fuzzer,address) in $build"
+    mkdir -p "$build"
+    if ! ETRUST_FUZZ=1 swift build --build-path "$build" -Xswiftc -sanitize=fuzzer,address --product etrust-fuzz > "$build/build.log" 2>&1; then
+        grep -E "error:" "$build/build.log" | head -20 >&2
+        echo "fuzz build failed (log: $build/build.log)" >&2
+        exit 3
+    fi
+}
+if [ "${1:-}" = build ]; then [ $# -eq 1 ] || usage; build_harnesses; exit 0; fi
+[ $# -eq 2 ] || { [ $# -eq 3 ] && [ "$3" = --no-build ]; } || usage
 target=$1 seconds=$2
 [[ "$seconds" =~ ^[0-9]+$ ]] && [ "$seconds" -gt 0 ] || usage
 [ "$target" = all ] || [[ " $targets " == *" $target "* ]] || usage
-
-build=$root/.build-fuzz
-echo "== building etrust-fuzz (-sanitize=fuzzer,address) in $build"
-mkdir -p "$build"
-if ! ETRUST_FUZZ=1 swift build --build-path "$build" -Xswiftc -sanitize=fuzzer,address --product etrust-fuzz > "$build/build.log" 2>&1; then
-    grep -E "error:" "$build/build.log" | head -20 >&2
-    echo "fuzz build failed (log: $build/build.log)" >&2
-    exit 3
+if [ "${3:-}" = --no-build ]; then
+    [ -x "$binary" ] || { echo "$binary missing: run Tools/fuzz.sh build" >&2; exit 3; }
+else
+    build_harnesses
 fi
-binary=$build/debug/etrust-fuzz
 
 run() {
     local t=$1 work=$build/corpus/$1 findings=$build/findings/$1 tmp
@@ -49,7 +59,18 @@ run() {
 }
 
 failed=""
-if [ "$target" = all ]; then
+jobs=${FUZZ_JOBS:-1}
+[[ "$jobs" =~ ^[1-9][0-9]*$ ]] || usage
+if [ "$target" = all ] && [ "$jobs" -gt 1 ]; then
+    # FUZZ_JOBS harnesses at a time (libFuzzer uses one core each); reports in target order.
+    rm -f "$build"/*.summary "$build"/*.failed
+    for t in $targets; do
+        while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+        { run "$t" || touch "$build/$t.failed"; } > "$build/$t.summary" 2>&1 &
+    done
+    wait
+    for t in $targets; do cat "$build/$t.summary"; [ ! -e "$build/$t.failed" ] || failed="$failed $t"; done
+elif [ "$target" = all ]; then
     for t in $targets; do run "$t" || failed="$failed $t"; done
 else
     run "$target" || failed=$target

@@ -17,12 +17,13 @@ struct DaemonTests {
         let logPath: String
         let port: Int
 
-        init(home: String, port: Int, logPath: String, extra: [String] = []) throws {
+        init(home: String, port: Int, logPath: String, extra: [String] = [], environment: [String: String] = [:]) throws {
             self.port = port
             self.logPath = logPath
             // The responder keys' passphrase only: the daemon never needs the CA passphrase.
+            let env = environment.merging(["ETRUST_SIGNER_PASSPHRASE": OT.passphrase]) { _, new in new }
             process = try TestSupport.launch(OT.ocspdBinary, ["--home", home, "--listen", "127.0.0.1:\(port)", "--log-level", "error"] + extra,
-                                             environment: ["ETRUST_SIGNER_PASSPHRASE": OT.passphrase], logPath: logPath)
+                                             environment: env, logPath: logPath)
         }
 
         var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
