@@ -133,8 +133,9 @@ fi
 echo "== testing (AddressSanitizer)"
 rm -rf "$reports/asan"; mkdir -p "$reports/asan"
 test_status=0
+# A suite that hangs is stopped after 30 minutes (it takes about 15) and fails the run.
 SWIFT_BACKTRACE=enable=no ASAN_OPTIONS="detect_leaks=0:handle_abort=1:handle_sigill=1:log_path=$reports/asan/report" \
-  swift test "${asan[@]}" --skip-build "$@" || test_status=$?
+  timeout --kill-after=30 1800 swift test "${asan[@]}" --skip-build "$@" || test_status=$?
 phase_done "tests (AddressSanitizer)"
 sanitizer_findings "$reports/asan" || test_status=1
 [ "$test_status" -eq 0 ] || { echo "the suite failed under AddressSanitizer"; exit "$test_status"; }
@@ -155,11 +156,13 @@ phase_done "background builds, what was left after the tests"
 #   ResponderHTTPTests        the responder (SwiftNIO event loops) in-process
 #   ResponderLimitsTests      the responder under concurrent good and bad clients, connection caps
 #   ResponderOperationsTests  store lock vs pre-signed answers, draining shutdown, the log writer
-#   ResponderAbuseTests       etrust-ocspd under pipelining, floods, per-address limits
 #   TimeStampAuthorityTests   the TSA's batching: 200 concurrent requests, distinct serials
 #   OwnCALibraryTests         one Validator used from several threads
 #   SharedDatabaseTests       concurrent store writers on one PostgreSQL
-tsan_suites="BatchTests|ResponderHTTPTests|ResponderLimitsTests|ResponderOperationsTests|ResponderAbuseTests|TimeStampAuthorityTests|OwnCALibraryTests|SharedDatabaseTests"
+# (ResponderAbuseTests is not among them: it measures the daemon's RSS, which ThreadSanitizer's
+# shadow memory, several times the memory it watches, would swamp; the same handler code runs
+# under concurrent clients in ResponderLimitsTests.)
+tsan_suites="BatchTests|ResponderHTTPTests|ResponderLimitsTests|ResponderOperationsTests|TimeStampAuthorityTests|OwnCALibraryTests|SharedDatabaseTests"
 echo "== testing (ThreadSanitizer): $tsan_suites"
 rm -rf "$reports/tsan"; mkdir -p "$reports/tsan"
 tsan_status=0

@@ -30,6 +30,12 @@ struct ResponderAbuseTests {
         return ["ASAN_OPTIONS": asan + ":quarantine_size_mb=0:thread_local_quarantine_size_kb=0"]
     }
 
+    /// How much slower the daemon's debug build is under AddressSanitizer (Tools/test.sh), which
+    /// checks every memory access: about 3 times on the event loop's hot path. The latency bounds
+    /// below are for a plain debug build; a lock-out like defect 1's (a good client's p99 at 4.8 s)
+    /// still fails them scaled.
+    static var sanitizerSlowdown: Double { ProcessInfo.processInfo.environment["ASAN_OPTIONS"] == nil ? 1 : 3 }
+
     @Test("clients pipelining requests without reading answers: the daemon's memory stays within 20 MiB, a good client is answered within 100 ms")
     func pipelinedWithoutReading() throws {
         let f = try OT.fixture(revoke: false)
@@ -71,7 +77,7 @@ struct ResponderAbuseTests {
             #expect(good.status == 200)
         }
         times.sort()
-        #expect(times[4] < 100 && times[8] < 1000, "a good client's times (ms): \(times)")
+        #expect(times[4] < 100 * Self.sanitizerSlowdown && times[8] < 1000 * Self.sanitizerSlowdown, "a good client's times (ms): \(times)")
         #expect(peak - before < 20, "RSS grew from \(before) MiB to \(peak) MiB while \(sent) requests were pipelined unread")
         abusers.removeAll()
     }
