@@ -99,7 +99,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM   # the EXIT trap then stops the cluster
 pg_start
 
-# 2. While the suite runs, the other builds run beside it at idle priority (SCHED_IDLE: they only
+# 2. While the suite runs, the other builds run beside it at idle priority (SCHED_IDLE, in a session of their own: they only
 # get the CPU the tests leave; swift build's compilers are re-marked every 2 s because swift build
 # resets their priority): the fuzz harnesses (Tools/fuzz.sh build: -sanitize=fuzzer,address in
 # .build-fuzz), the release binaries (Tools/release.sh: static Swift runtime, man pages, run under
@@ -111,12 +111,12 @@ if [ $whole -eq 1 ]; then
     echo '== fuzz harnesses'; Tools/fuzz.sh build; echo \"== fuzz harnesses built at \$SECONDS s\"
     echo '== release binaries'; Tools/release.sh '$root/.build/dist'; echo \"== release binaries built at \$SECONDS s\"
     echo '== ThreadSanitizer build'
-    swift build ${tsan[*]} --build-tests 2>&1 | grep -Ev '^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Write|Wrapping|Linking|Planning)'
+    swift build ${tsan[*]} --build-tests 2>&1 | { grep -Ev '^\[[0-9]+/[0-9]+\] (Compiling|Emitting|Write|Wrapping|Linking|Planning)' || true; }
     [ \${PIPESTATUS[0]} -eq 0 ]; echo \"== ThreadSanitizer build done at \$SECONDS s\"" \
     > "$root/.build/background-builds.log" 2>&1 &
   builds_pid=$!
   ( while kill -0 "$builds_pid" 2>/dev/null; do
-      for p in $(pgrep -g "$builds_pid"); do chrt -i -p 0 "$p" >/dev/null 2>&1 || true; done
+      for p in $(pgrep -s "$builds_pid"); do chrt -i -p 0 "$p" >/dev/null 2>&1 || true; done
       sleep 2
     done ) &
 fi
