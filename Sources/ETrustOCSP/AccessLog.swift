@@ -58,7 +58,9 @@ public final class LogWriter: Sendable {
     public func write(_ fill: (_ line: inout [UInt8], _ time: ArraySlice<UInt8>) -> Void) {
         var tv = timeval()
         gettimeofday(&tv, nil)
-        let shard = shards[Int(truncatingIfNeeded: UInt(pthread_self()) >> 4) % shards.count]
+        // Threads' descriptors lie a stack size apart, so their low bits agree: the shard comes from
+        // the high bits of a multiplicative hash, which every bit of the address moves.
+        let shard = shards[Int(truncatingIfNeeded: (UInt64(UInt(pthread_self())) &* 0x9E37_79B9_7F4A_7C15) >> 40) % shards.count]
         let (before, size) = shard.withLockedValue { s -> (Int, Int) in
             guard s.bytes.count < maxBuffered else { return (0, -1) }
             let before = s.bytes.count

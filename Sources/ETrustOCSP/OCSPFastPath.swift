@@ -256,16 +256,21 @@ final class FastAnswerCache: @unchecked Sendable {
         let validUntil: UInt64
         let generation: Int
     }
-    private var entries: [[UInt8]: Entry] = [:]
+    /// A request's bytes as a key, hashed in one pass (an array of bytes hashes byte by byte).
+    private struct Key: Hashable {
+        let der: [UInt8]
+        func hash(into hasher: inout Hasher) { der.withUnsafeBytes { hasher.combine(bytes: $0) } }
+    }
+    private var entries: [Key: Entry] = [:]
     let capacity: Int
     static let lifetime: UInt64 = 1_000_000_000
 
     init(capacity: Int = 4096) { self.capacity = capacity }
 
     func lookup(_ der: [UInt8], now: UInt64, generation: Int) -> FastAnswer? {
-        guard let e = entries[der] else { return nil }
+        guard let e = entries[Key(der: der)] else { return nil }
         guard e.generation == generation, now < e.validUntil else {
-            entries[der] = nil
+            entries[Key(der: der)] = nil
             return nil
         }
         return e.answer
@@ -273,7 +278,7 @@ final class FastAnswerCache: @unchecked Sendable {
 
     func store(_ der: [UInt8], _ answer: FastAnswer, now: UInt64, generation: Int) {
         if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
-        entries[der] = Entry(answer: answer, validUntil: min(now &+ FastAnswerCache.lifetime, answer.expires ?? .max), generation: generation)
+        entries[Key(der: der)] = Entry(answer: answer, validUntil: min(now &+ FastAnswerCache.lifetime, answer.expires ?? .max), generation: generation)
     }
 
     var count: Int { entries.count }

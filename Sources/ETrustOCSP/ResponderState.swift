@@ -85,6 +85,7 @@ final class ResponseCache: Sendable {
     }
 
     func put(ca: String, _ batch: [(String, CachedResponse)]) {
+        guard !batch.isEmpty else { return }
         entries.withLockedValue { state in for (s, e) in batch { state[ca, default: [:]][s] = e } }
         changed()
     }
