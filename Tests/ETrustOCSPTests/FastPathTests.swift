@@ -104,9 +104,16 @@ struct FastPathTests {
     }
 
     /// An EmbeddedChannel with the daemon's per-connection handler; returns what it wrote for `input`.
-    static func exchange(_ server: OCSPServer, _ input: [UInt8], keepOpen: Bool = false) throws -> (output: String, channel: EmbeddedChannel) {
+    static func exchange(_ server: OCSPServer, _ input: [UInt8], keepOpen: Bool = false,
+                         answers: FastAnswerCache = FastAnswerCache()) throws -> (output: String, channel: EmbeddedChannel) {
+        let (bytes, channel) = try exchangeBytes(server, input, keepOpen: keepOpen, answers: answers)
+        return (String(decoding: bytes, as: UTF8.self), channel)
+    }
+
+    static func exchangeBytes(_ server: OCSPServer, _ input: [UInt8], keepOpen: Bool = false,
+                              answers: FastAnswerCache = FastAnswerCache()) throws -> (output: [UInt8], channel: EmbeddedChannel) {
         let channel = EmbeddedChannel()
-        let handler = OCSPFastPathHandler(server: server, clock: ConnectionClock(headerTimeout: 10), answers: FastAnswerCache())
+        let handler = OCSPFastPathHandler(server: server, clock: ConnectionClock(headerTimeout: 10), answers: answers)
         try channel.pipeline.syncOperations.addHandler(handler)
         try channel.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 9)).wait()
         try channel.writeInbound(ByteBuffer(bytes: input))
@@ -115,7 +122,7 @@ struct FastPathTests {
             if case .byteBuffer(let b) = part { out += Array(b.readableBytesView) }
         }
         if !keepOpen { _ = try? channel.finish() }
-        return (String(decoding: out, as: UTF8.self), channel)
+        return (out, channel)
     }
 
     static func count(_ s: String, _ needle: String) -> Int { s.components(separatedBy: needle).count - 1 }
@@ -164,5 +171,28 @@ struct FastPathTests {
         // Not a request at all: malformedRequest from the fast path (an empty body is not an OCSP request).
         let empty = try Self.exchange(server, Array("POST /ocsp HTTP/1.1\r\nContent-Length: 0\r\n\r\n".utf8)).output
         #expect(empty.hasSuffix("\r\n\r\n\u{30}\u{03}\u{0a}\u{01}\u{01}"), "\(empty.debugDescription)")
+    }
+
+    @Test("a revocation reaches the fast path at once: the same request bytes, asked again within the cache's second, get the new answer")
+    func revocationInvalidatesCache() throws {
+        let f = try OT.fixture()
+        defer { OT.cleanUp(f) }
+        let source = try OT.source(f)
+        let server = OCSPServer(source: source, configuration: source.configuration, publicDirectory: f.home + "/pub",
+                                logger: Logger(label: "test"), threads: 1)
+        let req = try OCSPClient.request(for: f.good, issuer: f.issuing, nonce: false).der
+        let post = Array("POST /ocsp HTTP/1.1\r\nHost: x\r\nContent-Length: \(req.count)\r\n\r\n".utf8) + req
+        let answers = FastAnswerCache()
+        func outcome() throws -> OCSPCertificateStatus {
+            let bytes = try Self.exchangeBytes(server, post, answers: answers).output
+            let end = try #require((0..<max(0, bytes.count - 3)).first { bytes[$0..<$0 + 4].elementsEqual([13, 10, 13, 10]) })
+            return try OCSPClient.check(response: Array(bytes[(end + 4)...]), certificate: f.good, issuer: f.issuing,
+                                        trust: try TrustStore(anchors: [f.root]), request: nil, at: Date()).status
+        }
+        #expect(try outcome() == .good)
+        #expect(answers.count == 1, "kept for the next asker")
+        try OT.authority(f.home).revoke(ca: "issuing", serial: f.good.serialHex, reason: .keyCompromise)
+        try source.refresh()
+        guard case .revoked = try outcome() else { Issue.record("the cached good answer was served after the revocation"); return }
     }
 }
