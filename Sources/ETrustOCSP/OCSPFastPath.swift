@@ -42,13 +42,13 @@ final class OCSPFastPathHandler: ChannelDuplexHandler, RemovableChannelHandler, 
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        if let a = context.channel.remoteAddress { client = "\(a.ipAddress ?? "?"):\(a.port ?? 0)" }
+        client = OCSPServer.clientAddress(context.channel)
         clock.idle(context, timeout: server.idleTimeout)
         context.fireChannelActive()
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        if context.channel.isActive, let a = context.channel.remoteAddress { client = "\(a.ipAddress ?? "?"):\(a.port ?? 0)" }
+        if context.channel.isActive { client = OCSPServer.clientAddress(context.channel) }
     }
 
     func channelInactive(context: ChannelHandlerContext) {

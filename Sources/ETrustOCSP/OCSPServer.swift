@@ -54,6 +54,12 @@ public final class OCSPServer: @unchecked Sendable {
         self.blocking = NIOThreadPool(numberOfThreads: max(1, configuration.blockingThreads))
     }
 
+    /// `address:port` of a connection's client, as access lines name it.
+    static func clientAddress(_ channel: Channel) -> String {
+        guard let a = channel.remoteAddress else { return "-" }
+        return "\(a.ipAddress ?? "?"):\(a.port ?? 0)"
+    }
+
     /// The complete HTTP/1.1 stack, for every request the fast path (OCSPFastPathHandler) does
     /// not take: back-pressure (a client that sends requests but does not read the answers is not
     /// read either once a high-water mark of answers waits for it), the request deadline, NIOHTTP1
@@ -360,7 +366,7 @@ final class OCSPHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        if let a = context.channel.remoteAddress { client = "\(a.ipAddress ?? "?"):\(a.port ?? 0)" }
+        client = OCSPServer.clientAddress(context.channel)
         clock.idle(context, timeout: server.idleTimeout)
         context.fireChannelActive()
     }

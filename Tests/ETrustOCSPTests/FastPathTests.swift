@@ -125,17 +125,22 @@ struct FastPathTests {
         return (out, channel)
     }
 
+    /// A server over the fixture's home (not listening), the good certificate's RFC 5019 request, and that request POSTed.
+    static func serverAndRequest(_ f: OT.Fixture) throws -> (OCSPAnswerSource, OCSPServer, [UInt8], [UInt8]) {
+        let source = try OT.source(f)
+        let server = OCSPServer(source: source, configuration: source.configuration, publicDirectory: f.home + "/pub",
+                                logger: Logger(label: "test"), threads: 1)
+        let req = try OCSPClient.request(for: f.good, issuer: f.issuing, nonce: false).der
+        return (source, server, req, Array("POST /ocsp HTTP/1.1\r\nHost: x\r\nContent-Length: \(req.count)\r\n\r\n".utf8) + req)
+    }
+
     static func count(_ s: String, _ needle: String) -> Int { s.components(separatedBy: needle).count - 1 }
 
     @Test("the handler: pipelined OCSP answers in order (the repeat from the cache), hand-over mid-connection to the complete stack (/healthz, chunked, 404), HTTP/1.0 and Connection: close")
     func embeddedHandler() throws {
         let f = try OT.fixture()
         defer { OT.cleanUp(f) }
-        let source = try OT.source(f)
-        let server = OCSPServer(source: source, configuration: source.configuration, publicDirectory: f.home + "/pub",
-                                logger: Logger(label: "test"), threads: 1)
-        let req = try OCSPClient.request(for: f.good, issuer: f.issuing, nonce: false).der
-        let post = Array("POST /ocsp HTTP/1.1\r\nHost: x\r\nContent-Length: \(req.count)\r\n\r\n".utf8) + req
+        let (source, server, req, post) = try Self.serverAndRequest(f)
         let hits = source.cacheHits
         let (twice, open) = try Self.exchange(server, post + post, keepOpen: true)
         #expect(Self.count(twice, "HTTP/1.1 200 OK\r\nContent-Type: application/ocsp-response") == 2, "\(twice.prefix(400))")
@@ -177,11 +182,7 @@ struct FastPathTests {
     func revocationInvalidatesCache() throws {
         let f = try OT.fixture()
         defer { OT.cleanUp(f) }
-        let source = try OT.source(f)
-        let server = OCSPServer(source: source, configuration: source.configuration, publicDirectory: f.home + "/pub",
-                                logger: Logger(label: "test"), threads: 1)
-        let req = try OCSPClient.request(for: f.good, issuer: f.issuing, nonce: false).der
-        let post = Array("POST /ocsp HTTP/1.1\r\nHost: x\r\nContent-Length: \(req.count)\r\n\r\n".utf8) + req
+        let (source, server, _, post) = try Self.serverAndRequest(f)
         let answers = FastAnswerCache()
         func outcome() throws -> OCSPCertificateStatus {
             let bytes = try Self.exchangeBytes(server, post, answers: answers).output
