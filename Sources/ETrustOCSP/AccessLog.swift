@@ -24,7 +24,9 @@ public final class LogWriter: Sendable {
     struct Shard {
         var bytes: [UInt8] = []
         var second = 0
-        var date: [UInt8] = []
+        var millisecond = -1
+        /// `2026-11-30T07:00:00.123Z` for the last line's millisecond.
+        var stamp: [UInt8] = []
     }
     private let shards: [NIOLockedValueBox<Shard>]
     private let fd: Int32
@@ -56,20 +58,31 @@ public final class LogWriter: Sendable {
     public func write(_ fill: (_ line: inout [UInt8], _ time: ArraySlice<UInt8>) -> Void) {
         var tv = timeval()
         gettimeofday(&tv, nil)
-        let shard = shards[Int(truncatingIfNeeded: UInt(pthread_self()) >> 4) % shards.count]
-        let size = shard.withLockedValue { s -> Int in
-            guard s.bytes.count < maxBuffered else { return -1 }
-            if s.second != tv.tv_sec || s.date.isEmpty {
+        // Threads' descriptors lie a stack size apart, so their low bits agree: the shard comes from
+        // the high bits of a multiplicative hash, which every bit of the address moves.
+        let shard = shards[Int(truncatingIfNeeded: (UInt64(UInt(pthread_self())) &* 0x9E37_79B9_7F4A_7C15) >> 40) % shards.count]
+        let (before, size) = shard.withLockedValue { s -> (Int, Int) in
+            guard s.bytes.count < maxBuffered else { return (0, -1) }
+            let before = s.bytes.count
+            let ms = Int(tv.tv_usec / 1000)
+            if s.second != tv.tv_sec || s.stamp.isEmpty {
                 s.second = tv.tv_sec
-                s.date = LogLine.dateBytes(tv.tv_sec)
+                s.millisecond = -1
+                s.stamp = LogLine.dateBytes(tv.tv_sec)
+                LogLine.appendMillis(&s.stamp, 0)
             }
-            var time = s.date
-            LogLine.appendMillis(&time, Int(tv.tv_usec / 1000))
-            fill(&s.bytes, time[...])
+            if s.millisecond != ms {
+                s.millisecond = ms
+                let n = s.stamp.count
+                s.stamp[n - 4] = UInt8(48 + ms / 100); s.stamp[n - 3] = UInt8(48 + ms / 10 % 10); s.stamp[n - 2] = UInt8(48 + ms % 10)
+            }
+            fill(&s.bytes, s.stamp[...])
             s.bytes.append(0x0a)
-            return s.bytes.count
+            return (before, s.bytes.count)
         }
-        if size < 0 { droppedLines.add(1, ordering: .relaxed) } else if size > 65_536 { wake.signal() }
+        // The writer is woken once when a buffer passes 64 KiB (not once per line after that: each
+        // signal would turn its wait into another pass).
+        if size < 0 { droppedLines.add(1, ordering: .relaxed) } else if size > 65_536, before <= 65_536 { wake.signal() }
     }
 
     /// Appends one line of text.
@@ -150,30 +163,53 @@ public enum LogLine {
         for b in s.utf8.prefix(96) { out.append(b >= 0x20 && b < 0x7f && b != 0x22 && b != 0x5c ? b : 0x3f) }
     }
 
+    /// A number in decimal, without making a String.
+    static func appendDecimal(_ out: inout [UInt8], _ n: UInt64) {
+        if n >= 10 { appendDecimal(&out, n / 10) }
+        out.append(UInt8(48 + n % 10))
+    }
+
     /// Milliseconds with three decimals.
     static func appendLatency(_ out: inout [UInt8], nanoseconds: UInt64) {
         let micros = nanoseconds / 1000
-        out.append(contentsOf: String(micros / 1000).utf8)
+        appendDecimal(&out, micros / 1000)
         out.append(0x2e)
         let frac = Int(micros % 1000)
         out.append(UInt8(48 + frac / 100)); out.append(UInt8(48 + frac / 10 % 10)); out.append(UInt8(48 + frac % 10))
     }
 
+    /// The end of an access line that depends only on the answer (status, outcome, serials),
+    /// rendered once: the fast path keeps it with each cached answer.
+    public struct AccessTail: Sendable {
+        let text: [UInt8]
+        let json: [UInt8]
+
+        public init(status: Int, outcome: String, serials: [String]) {
+            let serial = serials.joined(separator: ",")
+            text = Array(" \(status) \(outcome) serial=\(serials.isEmpty ? "-" : serial) ".utf8)
+            json = Array("\",\"status\":\(status),\"outcome\":\"\(outcome)\",\"serial\":\"\(serial)\",\"latency_ms\":".utf8)
+        }
+    }
+
     /// One access line (text or JSON), written straight into the log buffer.
     public static func access(_ out: inout [UInt8], time: ArraySlice<UInt8>, format: LogFormat, client: String, method: String,
                               path: Substring, status: Int, outcome: String, serials: [String], nanoseconds: UInt64) {
+        access(&out, time: time, format: format, client: client, method: method, path: path,
+               tail: AccessTail(status: status, outcome: outcome, serials: serials), nanoseconds: nanoseconds)
+    }
+
+    /// One access line from its parts: the request's, and the answer's rendered `tail`.
+    static func access(_ out: inout [UInt8], time: ArraySlice<UInt8>, format: LogFormat, client: String, method: String,
+                       path: Substring, tail: AccessTail, nanoseconds: UInt64) {
         func add(_ s: String) { out.append(contentsOf: s.utf8) }
         switch format {
         case .text:
             out.append(contentsOf: time); add(" info access "); add(client); out.append(0x20); add(method); out.append(0x20)
-            appendPrintable(&out, path); out.append(0x20); add(String(status)); out.append(0x20); add(outcome); add(" serial=")
-            if serials.isEmpty { out.append(0x2d) } else { add(serials.joined(separator: ",")) }
-            out.append(0x20); appendLatency(&out, nanoseconds: nanoseconds); add("ms")
+            appendPrintable(&out, path); out.append(contentsOf: tail.text); appendLatency(&out, nanoseconds: nanoseconds); add("ms")
         case .json:
             add("{\"time\":\""); out.append(contentsOf: time); add("\",\"level\":\"info\",\"msg\":\"access\",\"client\":\""); add(client)
             add("\",\"method\":\""); add(method); add("\",\"path\":\""); appendPrintable(&out, path)
-            add("\",\"status\":"); add(String(status)); add(",\"outcome\":\""); add(outcome); add("\",\"serial\":\"")
-            add(serials.joined(separator: ",")); add("\",\"latency_ms\":"); appendLatency(&out, nanoseconds: nanoseconds); add("}")
+            out.append(contentsOf: tail.json); appendLatency(&out, nanoseconds: nanoseconds); add("}")
         }
     }
 }

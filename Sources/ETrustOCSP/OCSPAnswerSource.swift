@@ -85,6 +85,8 @@ public final class OCSPAnswerSource: Sendable {
     public var cacheHits: Int { counters.hits }
     public var signatures: Int { counters.signatures }
     public var cachedResponses: Int { cache.count }
+    /// Moves whenever an answer could change (responses renewed or dropped, issuers reloaded).
+    var generation: Int { cache.generation }
     /// The time of answers, refreshes and readiness (the first authority's clock, kept across reloads).
     let clock: ETrustClock
 
@@ -161,6 +163,7 @@ public final class OCSPAnswerSource: Sendable {
         }
         issuers.withLockedValue { $0 = list }
         signerProblems.withLockedValue { $0 = problems }
+        cache.changed()
     }
 
     /// Responses pre-signed earlier (by etrust at issuance or revocation, or by a responder) are

@@ -32,6 +32,8 @@ public final class OCSPServer: @unchecked Sendable {
     let group: MultiThreadedEventLoopGroup
     let blocking: NIOThreadPool
     let connections = ConnectionSet()
+    /// Each event loop's recent answers (the fast path's cache), made before serving starts.
+    let fastAnswers: [ObjectIdentifier: FastAnswerCache]
     private var channel: Channel?
     private var timers: [DispatchSourceTimer] = []
     /// `POST /tsa` (etrust-ocspd --tsa): set before `start()`.
@@ -48,7 +50,27 @@ public final class OCSPServer: @unchecked Sendable {
         self.accessLog = accessLog
         self.metrics = ResponderMetrics(version: version)
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        self.fastAnswers = Dictionary(uniqueKeysWithValues: group.makeIterator().map { (ObjectIdentifier($0), FastAnswerCache()) })
         self.blocking = NIOThreadPool(numberOfThreads: max(1, configuration.blockingThreads))
+    }
+
+    /// `address:port` of a connection's client, as access lines name it.
+    static func clientAddress(_ channel: Channel) -> String {
+        guard let a = channel.remoteAddress else { return "-" }
+        return "\(a.ipAddress ?? "?"):\(a.port ?? 0)"
+    }
+
+    /// The complete HTTP/1.1 stack, for every request the fast path (OCSPFastPathHandler) does
+    /// not take: back-pressure (a client that sends requests but does not read the answers is not
+    /// read either once a high-water mark of answers waits for it), the request deadline, NIOHTTP1
+    /// with pipelining and error handling (outbound header validation off: every header written
+    /// is made here from safe values), and the router.
+    static func addCompleteHTTPStack(to sync: ChannelPipeline.SynchronousOperations, server: OCSPServer, clock: ConnectionClock,
+                                     client: String, requestsSoFar: Int, opened: UInt64) throws {
+        try sync.addHandler(BackPressureHandler())
+        try sync.addHandler(RequestDeadlineHandler(clock: clock))
+        try sync.configureHTTPServerPipeline(withErrorHandling: true, withOutboundHeaderValidation: false)
+        try sync.addHandler(OCSPHTTPHandler(server: server, clock: clock, client: client, requestsSoFar: requestsSoFar, opened: opened))
     }
 
     /// Binds and starts serving; returns the bound port. A port in use is an environment error
@@ -85,15 +107,9 @@ public final class OCSPServer: @unchecked Sendable {
                 }
                 if underPressure { shortenIdleConnections() }
                 let clock = ConnectionClock(headerTimeout: configuration.headerTimeout)
-                // Outbound header validation off: every header written is made here from safe values.
+                let answers = fastAnswers[ObjectIdentifier(channel.eventLoop)] ?? FastAnswerCache()
                 return channel.eventLoop.makeCompletedFuture {
-                    let sync = channel.pipeline.syncOperations
-                    // A client that sends requests but does not read the answers is not read
-                    // either once a high-water mark of answers waits for it: memory stays bounded.
-                    try sync.addHandler(BackPressureHandler())
-                    try sync.addHandler(RequestDeadlineHandler(clock: clock))
-                    try sync.configureHTTPServerPipeline(withErrorHandling: true, withOutboundHeaderValidation: false)
-                    try sync.addHandler(OCSPHTTPHandler(server: self, clock: clock))
+                    try channel.pipeline.syncOperations.addHandler(OCSPFastPathHandler(server: self, clock: clock, answers: answers))
                 }
             }
         do {
@@ -335,14 +351,22 @@ final class OCSPHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
     private var tooLarge = false
     private var limit = 0
     private var started: UInt64 = 0
-    private var client = "-"
-    private var requests = 0
-    private let opened = DispatchTime.now().uptimeNanoseconds
+    private var client: String
+    private var requests: Int
+    private let opened: UInt64
 
-    init(server: OCSPServer, clock: ConnectionClock) { self.server = server; self.clock = clock }
+    /// `client`, `requestsSoFar` and `opened` carry on what the fast path began on this connection.
+    init(server: OCSPServer, clock: ConnectionClock, client: String = "-", requestsSoFar: Int = 0,
+         opened: UInt64 = DispatchTime.now().uptimeNanoseconds) {
+        self.server = server
+        self.clock = clock
+        self.client = client
+        self.requests = requestsSoFar
+        self.opened = opened
+    }
 
     func channelActive(context: ChannelHandlerContext) {
-        if let a = context.channel.remoteAddress { client = "\(a.ipAddress ?? "?"):\(a.port ?? 0)" }
+        client = OCSPServer.clientAddress(context.channel)
         clock.idle(context, timeout: server.idleTimeout)
         context.fireChannelActive()
     }
@@ -496,17 +520,8 @@ final class OCSPHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     private func reply(_ context: ChannelHandlerContext, _ head: HTTPRequestHead, _ a: OCSPAnswer) {
-        var extra: [(String, String)] = []
-        if let next = a.nextUpdate, let this = a.thisUpdate {
-            // RFC 5019 6.2: caching by HTTP proxies within the response's validity.
-            let maxAge = max(0, Int(next.timeIntervalSinceNow))
-            let dates = a.httpDates ?? (HTTPDate.format(this), HTTPDate.format(next))
-            extra = [("Cache-Control", "max-age=\(maxAge), public, no-transform, must-revalidate"),
-                     ("Last-Modified", dates.lastModified), ("Expires", dates.expires)]
-            if let etag = a.etag { extra.append(("ETag", etag)) }
-        }
         send(context, head, status: .ok, body: a.body, contentType: "application/ocsp-response", outcome: a.outcome.rawValue,
-             serials: a.serials, extraHeaders: extra, ocsp: true)
+             serials: a.serials, extraHeaders: a.cachingHeaders(), ocsp: true)
     }
 
     private func serveFile(_ context: ChannelHandlerContext, _ head: HTTPRequestHead, _ path: String) {

@@ -13,6 +13,7 @@ public final class ResponderMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
     public let factory: PrometheusMetricsFactory
     private let ocspRequests: [String: CoreMetrics.Counter]
+    private let ok: CoreMetrics.Counter
     private let httpResponses = NIOLockedValueBox<[Int: CoreMetrics.Counter]>([:])
     private let duration: CoreMetrics.Timer
     private let hits: CoreMetrics.Counter
@@ -39,7 +40,9 @@ public final class ResponderMetrics: Sendable {
         rejected = CoreMetrics.Counter(label: "etrust_rejected_connections_total", factory: f)
         logDropped = CoreMetrics.Counter(label: "etrust_access_log_dropped_total", factory: f)
         Gauge(label: "etrust_build_info", dimensions: [("version", version)], factory: f).record(1)
-        for s in [200, 400, 404, 405, 413, 503] { _ = httpCounter(s) }
+        ok = CoreMetrics.Counter(label: "etrust_http_responses_total", dimensions: [("status", "200")], factory: f)
+        httpResponses.withLockedValue { $0[200] = ok }
+        for s in [400, 404, 405, 413, 503] { _ = httpCounter(s) }
     }
 
     private func httpCounter(_ status: Int) -> CoreMetrics.Counter {
@@ -56,6 +59,13 @@ public final class ResponderMetrics: Sendable {
         httpCounter(httpStatus).increment()
         guard ocsp else { return }
         (ocspRequests[outcome] ?? ocspRequests["internal_error"]!).increment()
+        duration.recordNanoseconds(Int64(nanoseconds))
+    }
+
+    /// One OCSP answer with HTTP status 200 (the fast path: no lock, no lookup by status).
+    func recordOCSP(outcome: OCSPAnswer.Outcome, nanoseconds: UInt64) {
+        ok.increment()
+        ocspRequests[outcome.rawValue]?.increment()
         duration.recordNanoseconds(Int64(nanoseconds))
     }
 

@@ -70,6 +70,10 @@ struct CachedResponse: Sendable {
 /// store one entry (never while signing or querying).
 final class ResponseCache: Sendable {
     private let entries = NIOLockedValueBox<[String: [String: CachedResponse]]>([:])
+    /// Moves on every change to the answers (the fast path's per-loop copies are then stale).
+    private let changes = Atomic<Int>(0)
+    var generation: Int { changes.load(ordering: .acquiring) }
+    func changed() { changes.add(1, ordering: .releasing) }
 
     func fresh(ca: String, serial: String, at now: Date) -> CachedResponse? {
         entries.withLockedValue { $0[ca]?[serial] }.flatMap { $0.nextUpdate > now ? $0 : nil }
@@ -77,13 +81,19 @@ final class ResponseCache: Sendable {
 
     func put(ca: String, serial: String, _ entry: CachedResponse) {
         entries.withLockedValue { $0[ca, default: [:]][serial] = entry }
+        changed()
     }
 
     func put(ca: String, _ batch: [(String, CachedResponse)]) {
+        guard !batch.isEmpty else { return }
         entries.withLockedValue { state in for (s, e) in batch { state[ca, default: [:]][s] = e } }
+        changed()
     }
 
-    func drop(ca: String) { _ = entries.withLockedValue { $0.removeValue(forKey: ca) } }
+    func drop(ca: String) {
+        _ = entries.withLockedValue { $0.removeValue(forKey: ca) }
+        changed()
+    }
 
     func serials(ca: String) -> Set<String> { entries.withLockedValue { Set(($0[ca] ?? [:]).keys) } }
 

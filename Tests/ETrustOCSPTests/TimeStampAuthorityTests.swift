@@ -142,9 +142,10 @@ struct TimeStampAuthorityTests {
             guard let (req, _) = try? TimeStamp.request(digestOf: Array("document \(i)".utf8)),
                   let r = try? HTTP.request(port: port, "POST", "/tsa", body: req, contentType: "application/timestamp-query"),
                   let info = try? TimeStamp.response(r.body).info else { return }
-            // The reply came: its record is committed already.
-            let found = (try? store.timeStampTokens(imprintHex: Hex.encode(info.messageImprint)))?.contains { $0.serialHex == info.serialHex } ?? false
+            // The reply came: its record is committed already. (One store connection serves every
+            // thread here, so lookups take the lock: a connection used by two threads at once fails.)
             results.withLock {
+                let found = (try? store.timeStampTokens(imprintHex: Hex.encode(info.messageImprint)))?.contains { $0.serialHex == info.serialHex } ?? false
                 infos.append(info)
                 if found { recordedBeforeReply += 1 }
             }

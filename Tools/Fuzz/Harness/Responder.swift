@@ -23,6 +23,8 @@ final class Fixture: @unchecked Sendable {
     let trust: TrustStore
     let request: OCSPClient.Request
     let server: OCSPServer
+    /// One answer cache for every input, as an event loop keeps one for all its connections.
+    let answers = FastAnswerCache()
 
     private init() throws {
         let pki = try TestSupport.makePKI()
@@ -52,8 +54,11 @@ extension Harness {
         _ = Fixture.shared.server.source.question(bytes)
     }
 
-    /// The bytes as they arrive on a connection: NIO's HTTP/1 decoder, then the responder's
-    /// handler (routing, body limit, the GET path decoder, request parsing, answering).
+    /// The bytes as they arrive on a connection, through the daemon's own per-connection handler:
+    /// the fast path's parser (FastHTTPRequest) and answer cache, and, from the first request it
+    /// does not take, the hand-over to NIO's HTTP/1 decoder and the responder's router (routing,
+    /// body limit, the GET path decoder, request parsing, answering). The bytes arrive in two
+    /// reads, split where the first byte says, so that requests cut anywhere are covered too.
     static func http(_ bytes: [UInt8]) {
         let server = Fixture.shared.server
         let channel = EmbeddedChannel()
@@ -64,12 +69,15 @@ extension Harness {
             try? channel.embeddedEventLoop.syncShutdownGracefully()
         }
         do {
-            try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-            try channel.pipeline.syncOperations.addHandler(OCSPHTTPHandler(server: server, clock: ConnectionClock(headerTimeout: 10)))
+            let handler = OCSPFastPathHandler(server: server, clock: ConnectionClock(headerTimeout: 10), answers: Fixture.shared.answers)
+            try channel.pipeline.syncOperations.addHandler(handler)
             try channel.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 9)).wait()
-            try channel.writeInbound(ByteBuffer(bytes: bytes))
+            let split = bytes.isEmpty ? 0 : Int(bytes[0]) % (bytes.count + 1)
+            try channel.writeInbound(ByteBuffer(bytes: bytes[..<split]))
+            try channel.writeInbound(ByteBuffer(bytes: bytes[split...]))
             while let _ = try channel.readOutbound(as: IOData.self) {}
         } catch {}
         _ = OCSPHTTPHandler.decodeGET(String(decoding: bytes, as: UTF8.self))
+        _ = bytes.withUnsafeBytes { FastHTTPRequest.parse($0, maxBody: 65_536) }
     }
 }
