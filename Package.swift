@@ -102,7 +102,8 @@ let package = Package(
 
 // Fuzz harnesses (Tools/fuzz.sh): present only when ETRUST_FUZZ is set, because they link only
 // with -sanitize=fuzzer (libFuzzer's driver). In-package, so they reach `package` wrappers and
-// share Package.resolved; @testable (debug builds) reaches the responder's HTTP handler.
+// share Package.resolved; @testable (the fuzzer flavour below compiles for testing) reaches the
+// responder's HTTP handler.
 if Context.environment["ETRUST_FUZZ"] != nil {
     package.targets.append(.executableTarget(name: "etrust-fuzz", dependencies: [
         "ETrustCore", "ETrustPolicy", "ETrustAudit", "ETrustValidation", "ETrustOCSP", "ETrustCA", "ETrustTestSupport",
@@ -120,4 +121,39 @@ for target in package.targets where target.type != .system {
     // Crash points for the tests (FaultInjection.swift): compiled into debug builds only.
     settings.append(.define("ETRUST_FAULT_INJECTION", .when(configuration: .debug)))
     target.swiftSettings = settings
+}
+
+// Flavours of the one release build folder that Tools/test.sh, Tools/fuzz.sh and Tools/release.sh
+// share. The dependencies are compiled the same way in every flavour, so they are compiled once
+// (about two thirds of a build); only etrust's own targets are compiled again:
+//   ETRUST_SANITIZE=address|thread|fuzzer  etrust's own code instrumented with that sanitizer,
+//       compiled for testing (@testable) and with the crash points of FaultInjection.swift, as
+//       debug builds are; its library and executables optimised, its tests not. `fuzzer` is
+//       AddressSanitizer plus libFuzzer's coverage: the tests and executables link AddressSanitizer
+//       only (its runtime has the coverage hooks), `etrust-fuzz` (ETRUST_FUZZ) libFuzzer too, so one
+//       build serves the suite under ASan and the fuzz harnesses. The dependencies are not
+//       instrumented.
+//   ETRUST_STATIC_STDLIB=1  the executables link the Swift runtime statically (Tools/release.sh);
+//       only the link differs, so a production build after a sanitizer flavour recompiles nothing
+//       of the dependencies (SwiftPM's --static-swift-stdlib would recompile them all).
+let flavour = Context.environment
+if let sanitizer = flavour["ETRUST_SANITIZE"], !sanitizer.isEmpty {
+    let compile = sanitizer == "fuzzer" ? "-sanitize=fuzzer,address" : "-sanitize=\(sanitizer)"
+    let link = sanitizer == "fuzzer" ? "-sanitize=address" : compile
+    for target in package.targets where target.type != .system {
+        // The tests themselves are compiled as in a debug build (file by file, not optimised):
+        // whole-module optimisation of the test modules would take longer than they run.
+        let testCode = target.type == .test || target.path?.hasPrefix("Tests/") == true
+        let mode = testCode ? ["-Onone", "-no-whole-module-optimization"] : []
+        target.swiftSettings = (target.swiftSettings ?? []) + [
+            .unsafeFlags([compile, "-enable-testing"] + mode), .define("ETRUST_FAULT_INJECTION"),
+        ]
+        target.linkerSettings = (target.linkerSettings ?? [])
+            + [.unsafeFlags([target.name == "etrust-fuzz" ? compile : link])]
+    }
+}
+if flavour["ETRUST_STATIC_STDLIB"] != nil {
+    for target in package.targets where target.type == .executable {
+        target.linkerSettings = (target.linkerSettings ?? []) + [.unsafeFlags(["-static-stdlib"])]
+    }
 }

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Release binaries: etrust and etrust-ocspd built with --static-swift-stdlib (no Swift toolchain
+# Release binaries: etrust and etrust-ocspd linked with the Swift runtime static (no Swift toolchain
 # needed at run time; OpenSSL, SQLite and libp11 come from the system), their version stamped
 # from `git describe`, with man pages and shell completions, into .build/dist/ (or $1).
+# The static runtime is Package.swift's ETRUST_STATIC_STDLIB flavour rather than SwiftPM's
+# --static-swift-stdlib: only the link differs, so this build shares its compiled dependencies with
+# the sanitizer flavours of Tools/test.sh and Tools/fuzz.sh in .build/release.
 #   Tools/release.sh [OUT-DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,11 +22,17 @@ cp "$version_file" "$version_file.orig"
 trap 'mv -f "$version_file.orig" "$version_file"; touch "$version_file"' EXIT
 sed -i "s/static let string = \"[^\"]*\"/static let string = \"$version\"/" "$version_file"
 
+mkdir -p .build
 echo "== building etrust $version (release, static Swift runtime)"
+export ETRUST_STATIC_STDLIB=1
+unset ETRUST_SANITIZE ETRUST_FUZZ
 for product in etrust etrust-ocspd; do
-  swift build -c release --static-swift-stdlib --product "$product" 2>&1 | grep -E 'error|warning: unre|Compiling.*failed|Build of product' || true
+  swift build -c release --product "$product" > .build/release-build.log 2>&1 \
+    || { grep -E 'error' .build/release-build.log | head -20 >&2; echo "release build of $product failed (.build/release-build.log)" >&2; exit 3; }
 done
-bin=$(swift build -c release --static-swift-stdlib --show-bin-path)
+bin=$(swift build -c release --show-bin-path)
+# The man pages from these binaries (the plugin builds the same release products: nothing to do).
+Tools/man.sh "$out/man" release >/dev/null
 mv -f "$version_file.orig" "$version_file"; touch "$version_file"
 trap - EXIT
 
@@ -33,7 +42,6 @@ if ldd "$out/bin/etrust" | grep -qi swift; then echo "etrust links a Swift runti
 "$out/bin/etrust" completion bash > "$out/completions/etrust.bash"
 "$out/bin/etrust" completion zsh > "$out/completions/_etrust"
 "$out/bin/etrust" completion fish > "$out/completions/etrust.fish"
-Tools/man.sh "$out/man" >/dev/null
 cp LICENSE "$out/"
 echo "$out: etrust $("$out/bin/etrust" --version), etrust-ocspd, man pages, completions"
 

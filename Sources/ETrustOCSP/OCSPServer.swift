@@ -35,7 +35,7 @@ public final class OCSPServer: @unchecked Sendable {
     /// Each event loop's recent answers (the fast path's cache), made before serving starts.
     let fastAnswers: [ObjectIdentifier: FastAnswerCache]
     private var channel: Channel?
-    private var timers: [DispatchSourceTimer] = []
+    private var timers: [(source: DispatchSourceTimer, queue: DispatchQueue)] = []
     /// `POST /tsa` (etrust-ocspd --tsa): set before `start()`.
     public var timeStamps: TimeStampService?
     /// `POST /verify/certificate` and `/verify/signature` (etrust-ocspd --verify-api): set before `start()`.
@@ -135,12 +135,13 @@ public final class OCSPServer: @unchecked Sendable {
         return channel?.localAddress?.port ?? configuration.port
     }
 
-    private func timer(every interval: TimeInterval, _ body: @escaping @Sendable () -> Void) -> DispatchSourceTimer {
-        let t = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "etrust-ocspd.timer"))
+    private func timer(every interval: TimeInterval, _ body: @escaping @Sendable () -> Void) -> (source: DispatchSourceTimer, queue: DispatchQueue) {
+        let queue = DispatchQueue(label: "etrust-ocspd.timer")
+        let t = DispatchSource.makeTimerSource(queue: queue)
         t.schedule(deadline: .now() + interval, repeating: interval)
         t.setEventHandler(handler: body)
         t.resume()
-        return t
+        return (t, queue)
     }
 
     /// SIGHUP: configuration, profiles and responder keys read again (`authority` is a new one over
@@ -153,7 +154,10 @@ public final class OCSPServer: @unchecked Sendable {
     /// (NIO's ChannelShouldQuiesceEvent: an idle one closes now, a busy one after its response);
     /// connections still open after `grace` are closed; then the threads stop.
     public func shutdown(grace: TimeInterval = 10) {
-        for t in timers { t.cancel() }
+        // cancel() stops the next runs, not one in progress: waiting on the timer's queue lets a
+        // refresh still reading the store finish, so that none runs on while the process exits
+        // (an exit under a running refresh was seen to crash the daemon on its way out).
+        for t in timers { t.source.cancel(); t.queue.sync {} }
         timers = []
         try? channel?.close().wait()
         let open = connections.all

@@ -271,9 +271,15 @@ final class RawConnection {
 
     func receive(max: Int = 65536) -> Read {
         if !pending.isEmpty { defer { pending = [] }; return .data(pending) }
-        var buf = [UInt8](repeating: 0, count: max)
-        let n = buf.withUnsafeMutableBytes { Glibc.recv(fd, $0.baseAddress, max, 0) }
-        if n > 0 { return .data(Array(buf[0..<n])) }
+        // Received straight into the array that is returned: copying a slice of a scratch buffer
+        // instead, whose result closedByPeer discards, is compiled with -O (Swift 6.3) into a copy
+        // into an array already freed, which AddressSanitizer reports as a heap-use-after-free.
+        var n = 0
+        let data = [UInt8](unsafeUninitializedCapacity: max) { buf, count in
+            n = Glibc.recv(fd, buf.baseAddress, max, 0)
+            count = n > 0 ? n : 0
+        }
+        if n > 0 { return .data(data) }
         if n == 0 { return .eof }
         let e = errno
         return (e == EAGAIN || e == EWOULDBLOCK) ? .timeout : .error(e)
