@@ -154,6 +154,13 @@ if let sanitizer = flavour["ETRUST_SANITIZE"], !sanitizer.isEmpty {
 }
 if flavour["ETRUST_STATIC_STDLIB"] != nil {
     for target in package.targets where target.type == .executable {
-        target.linkerSettings = (target.linkerSettings ?? []) + [.unsafeFlags(["-static-stdlib"])]
+        // Objects compiled without -static-stdlib name only Foundation's top libraries for the
+        // link; the static ones need the libraries under them as well (what SwiftPM's
+        // --static-swift-stdlib records at compile time), after them.
+        target.linkerSettings = (target.linkerSettings ?? []) + [.unsafeFlags([
+            "-static-stdlib", "-lFoundation", "-lFoundationInternationalization", "-lFoundationEssentials",
+            "-lCoreFoundation", "-l_FoundationICU", "-l_FoundationCShims", "-l_FoundationCollections",
+            "-lswiftSynchronization",
+        ])]
     }
 }

@@ -16,13 +16,14 @@ version_file=Sources/ETrustCommandLine/Version.swift
 base=$(sed -n 's/.*static let string = "\([^"+]*\).*/\1/p' "$version_file")
 describe=$(git describe --tags --always --dirty 2>/dev/null || echo unknown)
 if [[ "$describe" =~ ^v?[0-9]+\.[0-9]+\.[0-9]+$ ]]; then version=${describe#v}; else version="$base+$describe"; fi
-cp "$version_file" "$version_file.orig"
+mkdir -p .build
+backup=.build/Version.swift.orig   # outside Sources/, where SwiftPM would warn about it
+cp "$version_file" "$backup"
 # touch: the restored file must look newer than the stamped build, or the next debug build keeps
 # the stamped version.
-trap 'mv -f "$version_file.orig" "$version_file"; touch "$version_file"' EXIT
+trap 'mv -f "$backup" "$version_file"; touch "$version_file"' EXIT
 sed -i "s/static let string = \"[^\"]*\"/static let string = \"$version\"/" "$version_file"
 
-mkdir -p .build
 echo "== building etrust $version (release, static Swift runtime)"
 export ETRUST_STATIC_STDLIB=1
 unset ETRUST_SANITIZE ETRUST_FUZZ
@@ -33,7 +34,7 @@ done
 bin=$(swift build -c release --show-bin-path)
 # The man pages from these binaries (the plugin builds the same release products: nothing to do).
 Tools/man.sh "$out/man" release >/dev/null
-mv -f "$version_file.orig" "$version_file"; touch "$version_file"
+mv -f "$backup" "$version_file"; touch "$version_file"
 trap - EXIT
 
 mkdir -p "$out/bin" "$out/completions"
