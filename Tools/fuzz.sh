@@ -20,6 +20,7 @@ usage() { echo "usage: Tools/fuzz.sh TARGET|all|list|build SECONDS [--no-build] 
 [ "${1:-}" = list ] && { echo "$targets" | tr ' ' '\n'; exit 0; }
 build=$root/.build/fuzz
 binary=$root/.build/release/etrust-fuzz
+mkdir -p "$build"
 build_harnesses() {
     echo "== building etrust-fuzz (release, -sanitize=fuzzer,address)"
     mkdir -p "$build"
@@ -71,7 +72,11 @@ if [ "$target" = all ] && [ "$jobs" -gt 1 ]; then
         { run "$t" || touch "$build/$t.failed"; } > "$build/$t.summary" 2>&1 &
     done
     wait
-    for t in $targets; do cat "$build/$t.summary"; [ ! -e "$build/$t.failed" ] || failed="$failed $t"; done
+    # A harness without a summary did not run: that fails too.
+    for t in $targets; do
+        cat "$build/$t.summary" 2>/dev/null || failed="$failed $t"
+        [ ! -e "$build/$t.failed" ] || failed="$failed $t"
+    done
 elif [ "$target" = all ]; then
     for t in $targets; do run "$t" || failed="$failed $t"; done
 else
